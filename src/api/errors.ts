@@ -1,0 +1,142 @@
+/**
+ * Errors as values with a kind the user can act on. Every message names the server and says
+ * what to do about it.
+ */
+
+export type AllTalkErrorKind =
+  /** Connection refused, DNS failure, connect timeout, connection dropped: the server is not there. */
+  | 'offline'
+  /** A status call timed out: the server is loading a model or generating (it blocks while it works). */
+  | 'busy'
+  /** A generation or model reload took longer than the generation timeout. */
+  | 'timeout'
+  /** A non-2xx reply. `status` and the server's own message are kept. */
+  | 'http'
+  /** HTTP 200 with a failure status (`status: "error"`, `generate-failure`, `model-failure`). */
+  | 'rejected'
+  /** A reply that is not what the route returns. */
+  | 'invalid-response'
+  /** Cancelled through an AbortSignal (node closed, redeploy). */
+  | 'aborted'
+  /** Refused before sending: the value would be rejected by the server. */
+  | 'validation'
+  /** Refused before sending: too many requests are already waiting for this server. */
+  | 'queue-full';
+
+export interface AllTalkErrorDetails {
+  server?: string;
+  route?: string;
+  status?: number;
+  serverMessage?: string;
+  body?: string;
+  field?: string;
+  value?: unknown;
+  allowed?: string;
+  cause?: unknown;
+}
+
+export class AllTalkError extends Error {
+  readonly kind: AllTalkErrorKind;
+  readonly server?: string;
+  readonly route?: string;
+  readonly status?: number;
+  readonly serverMessage?: string;
+  readonly body?: string;
+  readonly field?: string;
+  readonly value?: unknown;
+  readonly allowed?: string;
+  /** A low-level error code such as ECONNREFUSED, when there was one. */
+  readonly code?: string;
+
+  constructor(kind: AllTalkErrorKind, message: string, details: AllTalkErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'AllTalkError';
+    this.kind = kind;
+    this.server = details.server;
+    this.route = details.route;
+    this.status = details.status;
+    this.serverMessage = details.serverMessage;
+    this.body = details.body;
+    this.field = details.field;
+    this.value = details.value;
+    this.allowed = details.allowed;
+    this.code = errorCode(details.cause);
+  }
+
+  /** A short text for a status badge ("offline", "http 500", "speed out of range"...). */
+  get shortReason(): string {
+    switch (this.kind) {
+      case 'http':
+        return `http ${this.status}`;
+      case 'validation':
+        return this.field ? `bad ${this.field}` : 'invalid input';
+      default:
+        return this.kind;
+    }
+  }
+}
+
+export function isAllTalkError(err: unknown): err is AllTalkError {
+  return err instanceof AllTalkError;
+}
+
+export function validationError(field: string, value: unknown, allowed: string, message?: string): AllTalkError {
+  return new AllTalkError(
+    'validation',
+    message ?? `${field} is ${describeValue(value)}: it must be ${allowed}. Nothing was sent to AllTalk.`,
+    { field, value, allowed },
+  );
+}
+
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'missing';
+  if (Buffer.isBuffer(value)) return `a Buffer (${value.length} bytes)`;
+  if (Array.isArray(value)) return `an array (${value.length} items)`;
+  if (typeof value === 'string') {
+    const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
+    return `"${shown}"`;
+  }
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+function errorCode(cause: unknown): string | undefined {
+  let c: unknown = cause;
+  for (let depth = 0; c && depth < 4; depth++) {
+    const code = (c as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    c = (c as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * The server's own message, whatever the body's shape: `{"error"}`, `{"detail": string}`,
+ * `{"detail": [{loc, msg}]}` (FastAPI validation), `{"message"}`, or plain text.
+ */
+export function extractServerMessage(body: string): string | undefined {
+  const text = body.trim();
+  if (!text) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+      const o = parsed as Record<string, unknown>;
+      if (typeof o.error === 'string') return o.error.trim();
+      if (typeof o.detail === 'string') return o.detail.trim();
+      if (Array.isArray(o.detail)) {
+        const parts = o.detail.map((d) => {
+          if (!d || typeof d !== 'object') return String(d);
+          const item = d as { loc?: unknown; msg?: unknown };
+          const loc = Array.isArray(item.loc) ? item.loc.filter((l) => l !== 'body' && l !== 'query').join('.') : '';
+          return loc ? `${loc}: ${String(item.msg)}` : String(item.msg);
+        });
+        return parts.join('; ');
+      }
+      if (typeof o.message === 'string') return o.message.trim();
+    }
+  } catch {
+    // not JSON: plain text
+  }
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+}
