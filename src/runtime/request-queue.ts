@@ -1,0 +1,119 @@
+/**
+ * The per-server queue for generation-type work (tts, stream, openai, model reload, DeepSpeed,
+ * LowVRAM): at most `concurrency` jobs run at once, in arrival order; beyond `limit` waiting
+ * jobs a new one is refused at once. The AllTalk server has no generation lock of its own.
+ */
+import { AllTalkError } from '../api/errors';
+
+export interface QueueJobOptions {
+  /** Aborts the job while it waits or runs. */
+  signal?: AbortSignal;
+  /** Told the job's place in line (1 = next) whenever it changes, and 0 when it starts. */
+  onPosition?: (position: number) => void;
+}
+
+interface Waiting {
+  start: () => void;
+  fail: (err: Error) => void;
+  onPosition?: (position: number) => void;
+}
+
+export class RequestQueue {
+  private readonly waiting: Waiting[] = [];
+  private active = 0;
+  private closedError: Error | undefined;
+
+  constructor(
+    public concurrency: number,
+    public limit: number,
+    private readonly describe: string,
+    private readonly onChange?: (running: number, waiting: number) => void,
+  ) {}
+
+  get running(): number {
+    return this.active;
+  }
+
+  get length(): number {
+    return this.waiting.length;
+  }
+
+  /** Runs `job` when its turn comes. The signal given to the job aborts when the queue closes. */
+  run<T>(job: () => Promise<T>, opts: QueueJobOptions = {}): Promise<T> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    if (opts.signal?.aborted) return Promise.reject(abortedError(this.describe));
+    if (this.active < this.concurrency && this.waiting.length === 0) return this.execute(job, opts);
+    if (this.waiting.length >= this.limit) {
+      return Promise.reject(new AllTalkError('queue-full',
+        `The queue for AllTalk at ${this.describe} is full (${this.limit} requests waiting). ` +
+          'Send fewer requests at once, or raise the queue limit on the server configuration.'));
+    }
+    return new Promise<T>((resolve, reject) => {
+      const entry: Waiting = {
+        start: () => {
+          opts.signal?.removeEventListener('abort', onAbort);
+          this.execute(job, opts).then(resolve, reject);
+        },
+        fail: (err) => {
+          opts.signal?.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+        onPosition: opts.onPosition,
+      };
+      const onAbort = () => {
+        const i = this.waiting.indexOf(entry);
+        if (i >= 0) {
+          this.waiting.splice(i, 1);
+          entry.fail(abortedError(this.describe));
+          this.announce(i);
+        }
+      };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(entry);
+      entry.onPosition?.(this.waiting.length);
+      this.notify();
+    });
+  }
+
+  /** Refuses new jobs and fails every waiting one with `err`. Running jobs are the caller's to abort. */
+  close(err: Error): void {
+    this.closedError = err;
+    const waiting = this.waiting.splice(0);
+    for (const w of waiting) w.fail(err);
+    this.notify();
+  }
+
+  private async execute<T>(job: () => Promise<T>, opts: QueueJobOptions): Promise<T> {
+    this.active++;
+    opts.onPosition?.(0);
+    this.notify();
+    try {
+      return await job();
+    } finally {
+      this.active--;
+      this.next();
+    }
+  }
+
+  private next(): void {
+    while (this.active < this.concurrency && this.waiting.length > 0 && !this.closedError) {
+      const entry = this.waiting.shift() as Waiting;
+      entry.start();
+      this.announce(0);
+    }
+    this.notify();
+  }
+
+  /** Tells the waiting jobs from index `from` on their new places. */
+  private announce(from: number): void {
+    for (let i = from; i < this.waiting.length; i++) this.waiting[i].onPosition?.(i + 1);
+  }
+
+  private notify(): void {
+    this.onChange?.(this.active, this.waiting.length);
+  }
+}
+
+function abortedError(describe: string): AllTalkError {
+  return new AllTalkError('aborted', `The request to AllTalk at ${describe} was cancelled before it started.`);
+}

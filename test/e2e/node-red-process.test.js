@@ -1,0 +1,126 @@
+'use strict';
+// A real Node-RED started as its own process, with this package installed in its user directory
+// and adminAuth on, talking to the simulator: the editor's view of the package.
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const net = require('node:net');
+const { spawn } = require('node:child_process');
+const { AllTalkSimulator } = require('../../dist/simulator');
+
+const root = path.join(__dirname, '..', '..');
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe('in a real Node-RED process (e2e)', function () {
+  this.timeout(60000);
+  let sim;
+  let red;
+  let base;
+  let userDir;
+  let output = '';
+
+  before(async function () {
+    sim = new AllTalkSimulator({ port: 0 });
+    await sim.start();
+    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'alltalk-e2e-'));
+    fs.mkdirSync(path.join(userDir, 'node_modules'));
+    fs.symlinkSync(root, path.join(userDir, 'node_modules', 'node-red-contrib-alltalk'), 'dir');
+    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'e2e', private: true }));
+    fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify([
+      { id: 'tab', type: 'tab', label: 'e2e' },
+      { id: 'cfg', type: 'alltalk-config', name: 'sim', protocol: 'http', host: '127.0.0.1', port: sim.port, timeout: 2, generationTimeout: 30, concurrency: 1, queueLimit: 50, healthInterval: 30 },
+      { id: 'st', type: 'alltalk-status', z: 'tab', server: 'cfg', interval: 0, onlyChanges: false, wires: [[]] },
+    ]));
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = {
+      uiPort: ${port}, uiHost: '127.0.0.1', flowFile: 'flows.json', credentialSecret: 'e2e-secret',
+      logging: { console: { level: 'warn' } },
+      adminAuth: {
+        type: 'credentials',
+        users: async (username) => ({ admin: { username: 'admin', permissions: '*' }, reader: { username: 'reader', permissions: 'read' } })[username] || null,
+        authenticate: async (username, password) => (password === 'pw-' + username ? ({ admin: { username: 'admin', permissions: '*' }, reader: { username: 'reader', permissions: 'read' } })[username] || null : null),
+      },
+    };\n`);
+    red = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    red.stdout.on('data', (d) => (output += d));
+    red.stderr.on('data', (d) => (output += d));
+    const started = Date.now();
+    for (;;) {
+      try {
+        const r = await fetch(`${base}/auth/login`);
+        if (r.ok) break;
+      } catch {
+        // not up yet
+      }
+      if (Date.now() - started > 45000) throw new Error(`Node-RED did not start:\n${output}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  });
+
+  after(async function () {
+    if (red && red.exitCode === null) {
+      const exited = new Promise((r) => red.once('exit', r));
+      red.kill('SIGINT');
+      await exited;
+    }
+    if (sim) await sim.stop();
+    if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
+  });
+
+  async function token(user) {
+    const r = await fetch(`${base}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope: user === 'reader' ? 'read' : '*', username: user, password: `pw-${user}` }),
+    });
+    assert.equal(r.status, 200, `login as ${user}`);
+    return (await r.json()).access_token;
+  }
+
+  const auth = (t) => ({ authorization: `Bearer ${t}` });
+
+  it('refuses the admin routes without a login, and refresh to a read-only user', async function () {
+    for (const [method, url] of [['GET', '/alltalk/rules'], ['GET', '/alltalk/server/cfg'], ['POST', '/alltalk/server/cfg/refresh'], ['POST', '/alltalk/probe']]) {
+      const r = await fetch(`${base}${url}`, { method });
+      assert.equal(r.status, 401, `${method} ${url} without login`);
+    }
+    const reader = await token('reader');
+    assert.equal((await fetch(`${base}/alltalk/server/cfg`, { headers: auth(reader) })).status, 200);
+    const refresh = await fetch(`${base}/alltalk/server/cfg/refresh`, { method: 'POST', headers: auth(reader) });
+    assert.equal(refresh.status, 401, 'a read-only user cannot refresh');
+    const probe = await fetch(`${base}/alltalk/probe`, { method: 'POST', headers: { ...auth(reader), 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(probe.status, 401, 'a read-only user cannot probe');
+    const admin = await token('admin');
+    sim.clearRequests();
+    const ok = await fetch(`${base}/alltalk/server/cfg/refresh`, { method: 'POST', headers: auth(admin) });
+    assert.equal(ok.status, 200);
+    assert.equal((await ok.json()).state, 'ready');
+    assert.ok(sim.requests.some((r) => r.path === '/api/reload_config'));
+  });
+
+  it('serves the node definitions, help, editor helper and icons', async function () {
+    const admin = await token('admin');
+    const html = await (await fetch(`${base}/nodes`, { headers: { ...auth(admin), accept: 'text/html' } })).text();
+    assert.match(html, /RED\.nodes\.registerType\('alltalk-config'/);
+    assert.match(html, /RED\.nodes\.registerType\('alltalk-status'/);
+    assert.match(html, /data-help-name="alltalk-status"/);
+    const helperJs = await fetch(`${base}/resources/node-red-contrib-alltalk/alltalk-editor.js`);
+    assert.equal(helperJs.status, 200);
+    assert.match(await helperJs.text(), /AllTalkEditor/);
+    const icon = await fetch(`${base}/icons/node-red-contrib-alltalk/alltalk-status.svg`, { headers: auth(admin) });
+    assert.equal(icon.status, 200);
+    const examples = await fetch(`${base}/nodes/messages?lng=en-US`, { headers: auth(admin) });
+    assert.equal(examples.status, 200);
+  });
+});
