@@ -1,0 +1,72 @@
+/** The alltalk-config node's properties and how they become client options. */
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { AllTalkClientOptions, TlsOptions } from '../../api/client';
+import type { ServerConnection } from '../../runtime/server-connection';
+
+export interface AllTalkConfigDef extends NodeDef {
+  protocol: 'http' | 'https';
+  host: string;
+  port: string | number;
+  timeout: string | number;
+  generationTimeout: string | number;
+  concurrency: string | number;
+  queueLimit: string | number;
+  healthInterval?: string | number;
+  tls?: string;
+  apiKeyHeader?: string;
+}
+
+export interface AllTalkConfigCredentials {
+  apiKey?: string;
+  username?: string;
+  password?: string;
+}
+
+export interface AllTalkConfigNode extends Node<AllTalkConfigCredentials> {
+  connection: ServerConnection;
+}
+
+interface TlsConfigNode extends Node {
+  addTLSOptions(opts: Record<string, unknown>): void;
+}
+
+/** The value the editor sends for a password it has not been shown. */
+export const HIDDEN_PASSWORD = '__PWRD__';
+
+export function num(value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  return Number.isFinite(n) && n >= min && n <= max ? n : fallback;
+}
+
+/** Builds the client options from a config node's properties and credentials. */
+export function clientOptions(
+  RED: NodeAPI,
+  def: Partial<AllTalkConfigDef>,
+  creds: AllTalkConfigCredentials,
+): AllTalkClientOptions {
+  const headers: Record<string, string> = {};
+  const apiKey = creds.apiKey?.trim();
+  if (apiKey) {
+    const name = (def.apiKeyHeader || 'X-API-Key').trim();
+    headers[name] = name.toLowerCase() === 'authorization' && !/\s/.test(apiKey) ? `Bearer ${apiKey}` : apiKey;
+  }
+  const opts: AllTalkClientOptions = {
+    protocol: def.protocol === 'https' ? 'https' : 'http',
+    host: (def.host || '127.0.0.1').trim(),
+    port: num(def.port, 7851, 1, 65535),
+    timeoutMs: num(def.timeout, 5, 0.1) * 1000,
+    generationTimeoutMs: num(def.generationTimeout, 300, 0.1) * 1000,
+    headers,
+  };
+  if (creds.username || creds.password) opts.basicAuth = { username: creds.username ?? '', password: creds.password ?? '' };
+  if (def.tls) {
+    const tlsNode = RED.nodes.getNode(def.tls) as TlsConfigNode | null;
+    if (tlsNode && typeof tlsNode.addTLSOptions === 'function') {
+      const tls: Record<string, unknown> = {};
+      tlsNode.addTLSOptions(tls);
+      opts.tls = tls as TlsOptions;
+    }
+  }
+  return opts;
+}
+

@@ -1,0 +1,180 @@
+/**
+ * alltalk-config: one AllTalk server. Owns the ServerConnection (client, start-up procedure,
+ * state machine, cache, health check, generation queue) and the admin HTTP routes the editor
+ * uses to fill its dropdowns.
+ */
+import type { NodeAPI } from 'node-red';
+import { AllTalkClient } from '../../api/client';
+import { isAllTalkError } from '../../api/errors';
+import { rulesForEditor } from '../../api/rules';
+import { isPlaceholderVoice } from '../../api/validation';
+import { packageVersion } from '../../api/version';
+import { ServerConnection, type ServerConnectionOptions, type StateInfo } from '../../runtime/server-connection';
+import {
+  type AllTalkConfigCredentials,
+  type AllTalkConfigDef,
+  type AllTalkConfigNode,
+  clientOptions,
+  HIDDEN_PASSWORD,
+  num,
+} from './config-options';
+
+/** What the editor gets for a server: state, settings and voice lists (placeholders hidden). */
+function describe(connection: ServerConnection) {
+  const { settings, voices, rvcVoices, updatedAt } = connection.cache;
+  return {
+    origin: connection.origin,
+    ...connection.state,
+    settings: settings ?? null,
+    voices: voices.filter((v) => !isPlaceholderVoice(v)),
+    rvcVoices,
+    updatedAt,
+  };
+}
+
+export = function register(RED: NodeAPI): void {
+  function AllTalkConfig(this: AllTalkConfigNode, def: AllTalkConfigDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const options: ServerConnectionOptions = {
+      ...clientOptions(RED, def, node.credentials ?? {}),
+      concurrency: num(def.concurrency, 1, 1, 64),
+      queueLimit: num(def.queueLimit, 50, 0),
+      healthIntervalMs: num(def.healthInterval, 30, 0) * 1000,
+    };
+    let connection: ServerConnection;
+    try {
+      connection = new ServerConnection(options);
+    } catch (err) {
+      // A bad host or port: keep a connection object so worker nodes can report it, but offline.
+      node.error(`AllTalk server configuration is invalid: ${(err as Error).message}`);
+      connection = new ServerConnection({ ...options, host: '127.0.0.1', port: 1 });
+    }
+    node.connection = connection;
+
+    let lastLogged: string | undefined;
+    connection.on('state', (info: StateInfo) => {
+      // The reason goes to the log once per change, not on every poll.
+      const line = `${info.state}${info.reason ? `: ${info.reason}` : ''}`;
+      if (line === lastLogged) return;
+      lastLogged = line;
+      if (info.state === 'offline') node.warn(`AllTalk at ${connection.origin} is offline: ${info.reason ?? 'no answer'}`);
+      else node.log(`AllTalk at ${connection.origin} is ${line}`);
+    });
+    connection.start();
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      connection.close().then(done, done);
+    });
+  }
+
+  RED.nodes.registerType('alltalk-config', AllTalkConfig as unknown as Parameters<NodeAPI['nodes']['registerType']>[1], {
+    credentials: {
+      apiKey: { type: 'password' },
+      username: { type: 'text' },
+      password: { type: 'password' },
+    },
+  });
+
+  registerAdminRoutes(RED);
+  RED.log.info(`node-red-contrib-alltalk ${packageVersion()}`);
+};
+
+function registerAdminRoutes(RED: NodeAPI): void {
+  const read = RED.auth.needsPermission('alltalk-config.read');
+  const write = RED.auth.needsPermission('alltalk-config.write');
+  const configNode = (id: string): AllTalkConfigNode | undefined => {
+    const n = RED.nodes.getNode(id) as AllTalkConfigNode | null;
+    return n && n.type === 'alltalk-config' && n.connection ? n : undefined;
+  };
+
+  RED.httpAdmin.get('/alltalk/rules', read, (_req, res) => {
+    res.json(rulesForEditor());
+  });
+
+  // The cached state, settings and voices of a deployed server.
+  RED.httpAdmin.get('/alltalk/server/:id', read, (req, res) => {
+    const n = configNode(String(req.params.id));
+    if (!n) return void res.status(404).json({ error: 'unknown AllTalk server (deploy it first)' });
+    res.json(describe(n.connection));
+  });
+
+  // Refresh: /api/reload_config on the server, then the cache is pulled again.
+  RED.httpAdmin.post('/alltalk/server/:id/refresh', write, (req, res) => {
+    const n = configNode(String(req.params.id));
+    if (!n) return void res.status(404).json({ error: 'unknown AllTalk server (deploy it first)' });
+    n.connection.refresh().then(
+      () => res.json(describe(n.connection)),
+      (err: unknown) => res.status(502).json({ error: (err as Error).message, kind: isAllTalkError(err) ? err.kind : undefined }),
+    );
+  });
+
+  // A client for the connection typed in a dialog that may not be deployed: protocol/host/port
+  // and credentials come from the dialog; credentials of a deployed node are read here and never
+  // sent back to the browser.
+  function dialogClient(body: DialogServer): AllTalkClient {
+    const sent = body.credentials ?? {};
+    const stored = (body.id ? (RED.nodes.getCredentials(body.id) as AllTalkConfigCredentials | undefined) : undefined) ?? {};
+    const pick = (k: keyof AllTalkConfigCredentials) =>
+      sent[k] !== undefined && sent[k] !== HIDDEN_PASSWORD ? sent[k] : stored[k];
+    return new AllTalkClient({
+      ...clientOptions(RED, body, { apiKey: pick('apiKey'), username: pick('username'), password: pick('password') }),
+      retry: { retries: 0 },
+    });
+  }
+
+  const failure = (err: unknown, origin?: string) =>
+    ({ ok: false, origin, kind: isAllTalkError(err) ? err.kind : undefined, error: (err as Error).message });
+
+  RED.httpAdmin.post('/alltalk/probe', write, (req, res) => {
+    let client: AllTalkClient;
+    try {
+      client = dialogClient((req.body ?? {}) as DialogServer);
+    } catch (err) {
+      return void res.json(failure(err));
+    }
+    (async () => {
+      await client.ready();
+      const settings = await client.currentSettings();
+      const voices = await client.voices().catch((err: unknown) => {
+        if (isAllTalkError(err) && err.kind === 'rejected') return [];
+        throw err;
+      });
+      const rvcVoices = await client.rvcVoices().catch(() => ['Disabled']);
+      return { ok: true, origin: client.origin, state: 'ready', settings, voices: voices.filter((v) => !isPlaceholderVoice(v)), rvcVoices };
+    })().then(
+      (result) => res.json(result),
+      (err: unknown) => res.json(failure(err, client.origin)),
+    ).finally(() => void client.close());
+  });
+
+  // Preview a voice from a dialog: /api/previewvoice/ on the server, the audio handed back to the
+  // browser to play. A deployed server runs it through its queue.
+  RED.httpAdmin.post('/alltalk/preview', write, (req, res) => {
+    const body = (req.body ?? {}) as { server?: DialogServer; voice?: string; rvccharacter_voice_gen?: string; rvccharacter_pitch?: number };
+    const deployed = body.server?.id ? configNode(body.server.id) : undefined;
+    let client: AllTalkClient;
+    try {
+      client = deployed && !body.server?.host ? deployed.connection.client : dialogClient(body.server ?? {});
+    } catch (err) {
+      return void res.status(400).json(failure(err));
+    }
+    const params = { voice: String(body.voice ?? ''), rvccharacter_voice_gen: body.rvccharacter_voice_gen || undefined, rvccharacter_pitch: body.rvccharacter_pitch };
+    const work = async () => {
+      const preview = await client.previewVoice(params);
+      return client.fetchAudio(preview.url);
+    };
+    (deployed && client === deployed.connection.client ? deployed.connection.runGeneration(() => work()) : work()).then(
+      (audio) => {
+        res.set('content-type', audio.contentType.startsWith('audio/') ? audio.contentType : 'audio/wav');
+        res.set('cache-control', 'no-store');
+        res.send(audio.data);
+      },
+      (err: unknown) => res.status(isAllTalkError(err) && err.kind === 'validation' ? 400 : 502).json(failure(err)),
+    ).finally(() => {
+      if (!deployed || client !== deployed.connection.client) void client.close();
+    });
+  });
+}
+
+type DialogServer = Partial<AllTalkConfigDef> & { id?: string; credentials?: AllTalkConfigCredentials };
