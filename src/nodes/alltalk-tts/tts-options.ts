@@ -1,0 +1,75 @@
+/**
+ * How alltalk-tts turns its dialog and a message into a /api/tts-generate request.
+ * Precedence, as in Node-RED's core nodes: a value set in the dialog wins; a blank dialog field
+ * takes `msg.alltalk.<api field>`, then the short forms `msg.voice`, `msg.language`, `msg.speed`
+ * (and `msg.filename` for the output file name); still blank, it is not sent and the server
+ * uses its own default.
+ */
+import * as path from 'node:path';
+import { AllTalkError } from '../../api/errors';
+import { sanitizeOutputFileName, TTS_GENERATE_FIELDS, type TtsGenerateField } from '../../api/rules';
+
+export type OutputMode = 'buffer' | 'url' | 'file';
+export const OUTPUT_MODES: readonly OutputMode[] = ['buffer', 'url', 'file'];
+
+export type TtsDialog = Partial<Record<TtsGenerateField, unknown>> & {
+  output?: string;
+  filePath?: string;
+};
+
+export const SHORT_FORMS: Partial<Record<TtsGenerateField, string>> = {
+  character_voice_gen: 'voice',
+  language: 'language',
+  speed: 'speed',
+};
+
+export function isBlank(v: unknown): boolean {
+  return v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
+}
+
+export interface ResolvedRequest {
+  /** The /api/tts-generate fields, before validation (text_input not included). */
+  params: Record<string, unknown>;
+  output: OutputMode;
+  /** For output mode `file`: where to write. */
+  filePath?: string;
+}
+
+function msgAlltalk(msg: Record<string, unknown>): Record<string, unknown> {
+  const a = msg.alltalk;
+  return a && typeof a === 'object' && !Array.isArray(a) ? (a as Record<string, unknown>) : {};
+}
+
+export function resolveRequest(dialog: TtsDialog, msg: Record<string, unknown>): ResolvedRequest {
+  const fromMsg = msgAlltalk(msg);
+  const params: Record<string, unknown> = {};
+  for (const field of TTS_GENERATE_FIELDS) {
+    const short = SHORT_FORMS[field];
+    const candidates = [dialog[field], fromMsg[field], short ? msg[short] : undefined];
+    const value = candidates.find((v) => !isBlank(v));
+    if (value !== undefined) params[field] = value;
+  }
+
+  const outputRaw = !isBlank(dialog.output) ? dialog.output : !isBlank(fromMsg.output) ? fromMsg.output : 'buffer';
+  const output = String(outputRaw).trim().toLowerCase() as OutputMode;
+  if (!OUTPUT_MODES.includes(output)) {
+    throw new AllTalkError('validation', `msg.alltalk.output is "${String(outputRaw)}": it must be buffer, url or file. Nothing was sent to AllTalk.`,
+      { field: 'output', value: outputRaw, allowed: 'buffer, url or file' });
+  }
+
+  const msgFilename = typeof msg.filename === 'string' && msg.filename.trim() ? msg.filename.trim() : undefined;
+  let filePath: string | undefined;
+  if (output === 'file') {
+    filePath = !isBlank(dialog.filePath) ? String(dialog.filePath).trim() : msgFilename;
+    if (!filePath) {
+      throw new AllTalkError('validation', 'Output "file" needs a path: set it in the node or in msg.filename. Nothing was sent to AllTalk.',
+        { field: 'filename', allowed: 'a file or folder path' });
+    }
+  }
+  // msg.filename also names the file on the server when no output file name is set.
+  if (isBlank(params.output_file_name) && msgFilename) {
+    params.output_file_name = output === 'file' ? path.basename(msgFilename) : msgFilename;
+  }
+  if (!isBlank(params.output_file_name)) params.output_file_name = sanitizeOutputFileName(String(params.output_file_name));
+  return { params, output, filePath };
+}
