@@ -143,6 +143,8 @@ export class AllTalkClient {
   private readonly headers: Record<string, string>;
   private readonly retry: RetryOptions;
   private closed = false;
+  /** Aborted by close(): ends calls in flight and back-off waits. */
+  private readonly lifetime = new AbortController();
 
   constructor(options: AllTalkClientOptions = {}) {
     const protocol = options.protocol ?? 'http';
@@ -466,6 +468,7 @@ export class AllTalkClient {
    * on the configured origin: another host is never contacted.
    */
   async fetchAudio(url: string, opts: CallOptions = {}): Promise<AudioDownload> {
+    if (typeof url !== 'string' || !url.trim()) throw validationError('url', url, 'the audio URL or path the server returned');
     const path = serverPath(url);
     const reply = await this.request({ method: 'GET', path, long: true, retry: 'read' }, opts);
     if (reply.status === 404) {
@@ -480,6 +483,7 @@ export class AllTalkClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.lifetime.abort();
     await this.pool.destroy();
   }
 
@@ -507,6 +511,7 @@ export class AllTalkClient {
         const reply = await this.attempt(spec, opts);
         if (spec.retry === 'read' && reply.status >= 500 && attempt < retries) {
           await this.backoff(attempt, opts.signal);
+          if (opts.signal?.aborted || this.closed) throw this.cancelled(spec);
           continue;
         }
         return reply;
@@ -515,6 +520,7 @@ export class AllTalkClient {
         const retryable = e.kind === 'offline' && (spec.retry === 'read' || e.code === 'ECONNREFUSED');
         if (!retryable || attempt >= retries || opts.signal?.aborted || this.closed) throw e;
         await this.backoff(attempt, opts.signal);
+        if (opts.signal?.aborted || this.closed) throw this.cancelled(spec);
       }
     }
   }
@@ -541,16 +547,24 @@ export class AllTalkClient {
     }
   }
 
+  private cancelled(spec: RequestSpec): AllTalkError {
+    return new AllTalkError('aborted', `The request ${spec.method} ${spec.path} to AllTalk at ${this.origin} was cancelled.`,
+      { server: this.origin, route: spec.path });
+  }
+
+  /** Waits before the next attempt; ends early when the call is aborted or the client closed. */
   private backoff(attempt: number, signal?: AbortSignal): Promise<void> {
     const ms = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** attempt);
+    const signals = [this.lifetime.signal, ...(signal ? [signal] : [])];
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
       function done() {
         clearTimeout(t);
-        signal?.removeEventListener('abort', done);
+        for (const s of signals) s.removeEventListener('abort', done);
         resolve();
       }
-      signal?.addEventListener('abort', done, { once: true });
+      if (signals.some((s) => s.aborted)) return done();
+      for (const s of signals) s.addEventListener('abort', done, { once: true });
     });
   }
 

@@ -97,7 +97,7 @@ export function sanitizeOutputFileName(name: string, fallback = 'alltalk'): stri
   const cleaned = String(name)
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
-    .replace(/\.[a-z0-9]{2,4}$/i, '')
+    .replace(/\.(wav|mp3|ogg|opus|flac|aac|m4a)$/i, '')
     .replace(/[^a-zA-Z0-9_]+/g, '_')
     .replace(/_+/g, '_')
     .replace(/^_+|_+$/g, '')

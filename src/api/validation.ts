@@ -51,12 +51,28 @@ export function validateText(value: unknown, maxCharacters = DEFAULT_MAX_CHARACT
     throw validationError(field, value, 'non-empty text',
       'The text to speak is empty (or only white space). Nothing was sent to AllTalk.');
   }
-  if (text.length > maxCharacters) {
-    throw validationError(field, `${text.length} characters`, `at most ${maxCharacters} characters`,
-      `The text is ${text.length} characters long; AllTalk accepts at most ${maxCharacters}. ` +
+  // The server counts characters as Python does: code points, not UTF-16 units.
+  const length = codePoints(text);
+  if (length > maxCharacters) {
+    throw validationError(field, `${length} characters`, `at most ${maxCharacters} characters`,
+      `The text is ${length} characters long; AllTalk accepts at most ${maxCharacters}. ` +
         'Shorten it, or turn on "split long text". Nothing was sent to AllTalk.');
   }
   return text;
+}
+
+/** Length in Unicode code points (what Python's len() gives). */
+export function codePoints(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+    n++;
+  }
+  return n;
 }
 
 function toNumber(rule: FieldRule, value: unknown): number {
@@ -169,7 +185,7 @@ function listPreview(list: readonly string[]): string {
 /** Checks a GET /api/tts-generate-streaming request (the server checks none of it). */
 export function validateStreamParams(params: Partial<StreamParams>, ctx: ValidationContext = {}): Required<StreamParams> {
   const text = validateText(params.text, ctx.maxCharacters ?? DEFAULT_MAX_CHARACTERS);
-  const voice = toText(TTS_GENERATE_RULES.character_voice_gen, params.voice ?? '');
+  const voice = toText({ ...TTS_GENERATE_RULES.character_voice_gen, field: 'voice' }, params.voice ?? '');
   const language = toEnum(TTS_GENERATE_RULES.language, params.language ?? 'en');
   const voices = knownList(ctx.voices);
   if (voices && !voices.includes(voice)) {
