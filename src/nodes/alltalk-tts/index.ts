@@ -8,7 +8,7 @@ import { contentTypeFor } from '../../api/audio-format';
 import { AllTalkError, isAllTalkError } from '../../api/errors';
 import { DEFAULT_MAX_CHARACTERS, type TtsGenerateField } from '../../api/rules';
 import type { TtsGenerateResult } from '../../api/types';
-import { type FormFields, validateText, validateTtsGenerate } from '../../api/validation';
+import { codePoints, type FormFields, validateText, validateTtsGenerate } from '../../api/validation';
 import { joinWavs, WavFormatError } from '../../api/wav';
 import { writeAudioFile } from '../../runtime/audio-file';
 import { NodeBadge } from '../../runtime/node-badge';
@@ -59,7 +59,7 @@ export = function register(RED: NodeAPI): void {
           : await evaluate(RED, node, def.property, def.propertyType, msg);
         const { params, output, filePath } = resolveRequest(dialog, msg as unknown as Record<string, unknown>);
         const text = validateText(raw, split ? Number.MAX_SAFE_INTEGER : maxCharacters);
-        const texts = split && text.length > maxCharacters ? splitText(text, maxCharacters) : [text];
+        const texts = split && codePoints(text) > maxCharacters ? splitText(text, maxCharacters) : [text];
         const ctx = { ...connection.validationContext(), maxCharacters };
         const forms = texts.map((t) => validateTtsGenerate({ ...params, text_input: t }, ctx));
         if (forms.length > 1 && forms[0].output_file_timestamp === 'false') {
