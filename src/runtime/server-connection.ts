@@ -63,7 +63,6 @@ export class ServerConnection extends EventEmitter {
   private timer: NodeJS.Timeout | undefined;
   private startedAt = Date.now();
   private backoffMs = 0;
-  private checking: Promise<void> | undefined;
   private closed = false;
   private readonly pollIntervalMs: number;
   private readonly startupTimeoutMs: number;
@@ -110,26 +109,44 @@ export class ServerConnection extends EventEmitter {
 
   /** Starts the start-up procedure: poll /api/ready until Ready or the start-up timeout. */
   start(): void {
+    if (this.disabledReason) return;
     this.startedAt = Date.now();
     this.schedule(0);
   }
 
   /**
-   * Checks the server now (ready, then settings/voices/RVC voices) and updates the state and
-   * cache. Offline and busy are states, not failures; a malformed reply rejects.
+   * Checks the server now (ready, then settings, voices and RVC voices) and updates the state
+   * and cache. Offline, busy and HTTP errors are states, not failures; a malformed reply rejects.
+   * One check runs at a time; calls made while one runs share one more check after it, so a
+   * caller always gets an answer newer than its call and checks never pile up.
    */
-  checkNow(opts: { full?: boolean } = {}): Promise<void> {
+  checkNow(): Promise<void> {
     if (this.closed) return Promise.resolve();
-    const full = opts.full !== false;
-    if (this.checking && !full) return this.checking;
-    // One check at a time: a full check asked for during another one runs after it.
-    const previous = this.checking ?? Promise.resolve();
-    const next: Promise<void> = previous.catch(() => undefined).then(() => this.check(full)).finally(() => {
-      if (this.checking === next) this.checking = undefined;
+    if (this.queuedCheck) return this.queuedCheck;
+    if (!this.running) {
+      this.running = this.check().finally(() => {
+        this.running = undefined;
+      });
+      return this.running;
+    }
+    const next: Promise<void> = this.running.catch(() => undefined).then(() => {
+      this.queuedCheck = undefined;
+      return this.checkNow();
     });
-    this.checking = next;
+    this.queuedCheck = next;
     return next;
   }
+
+  private running: Promise<void> | undefined;
+  private queuedCheck: Promise<void> | undefined;
+
+  /** A configuration that cannot work (bad host or port): offline with the reason, never polled. */
+  disable(reason: string): void {
+    this.disabledReason = reason;
+    this.setState('offline', reason);
+  }
+
+  private disabledReason: string | undefined;
 
   /** Asks the server to reload its configuration (/api/reload_config), then pulls the cache again. */
   async refresh(): Promise<void> {
@@ -142,8 +159,26 @@ export class ServerConnection extends EventEmitter {
    * caller's signal does or when the connection closes.
    */
   runGeneration<T>(work: (signal: AbortSignal) => Promise<T>, opts: GenerationJobOptions = {}): Promise<T> {
-    const signal = opts.signal ? AbortSignal.any([opts.signal, this.lifetime.signal]) : this.lifetime.signal;
-    return this.queue.run(() => work(signal), { signal, onPosition: opts.onPosition });
+    if (this.disabledReason) return Promise.reject(new AllTalkError('validation', this.disabledReason));
+    // One controller per job, linked to the caller's and the connection's signals and unlinked
+    // when the job ends, so long-lived signals collect no listeners.
+    const job = new AbortController();
+    const sources = [this.lifetime.signal, ...(opts.signal ? [opts.signal] : [])];
+    const abort = () => job.abort(sources.find((s) => s.aborted)?.reason);
+    for (const s of sources) {
+      if (s.aborted) abort();
+      else s.addEventListener('abort', abort, { once: true });
+    }
+    return this.queue
+      .run(() => work(job.signal), { signal: job.signal, onPosition: opts.onPosition })
+      .catch((err: unknown) => {
+        // A generation that finds the server gone tells every node at once, not at the next health check.
+        if (isAllTalkError(err) && err.kind === 'offline' && !this.closed) void this.checkNow().catch(() => undefined);
+        throw err;
+      })
+      .finally(() => {
+        for (const s of sources) s.removeEventListener('abort', abort);
+      });
   }
 
   /** Stops every timer, fails queued work, aborts running work and closes the sockets. */
@@ -166,7 +201,7 @@ export class ServerConnection extends EventEmitter {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.checkNow({ full: false }).catch(() => undefined).finally(() => this.scheduleNext());
+      this.checkNow().catch(() => undefined).finally(() => this.scheduleNext());
     }, ms);
   }
 
@@ -185,8 +220,7 @@ export class ServerConnection extends EventEmitter {
     }
   }
 
-  /** A light check (the periodic health check) pulls the voice lists only when something changed. */
-  private async check(full: boolean): Promise<void> {
+  private async check(): Promise<void> {
     const signal = this.lifetime.signal;
     try {
       const ready = await this.client.ready({ signal, retries: 0 });
@@ -194,30 +228,27 @@ export class ServerConnection extends EventEmitter {
         this.setState(this.info.state === 'ready' ? 'busy' : this.startingOrOffline(), 'the server says its engine is unloaded');
         return;
       }
-      const before = this.data.settings;
+      // Everything is read on every check (four small calls): a restart that brought new voices
+      // between two health checks is noticed too.
       const settings = await this.client.currentSettings({ signal, retries: 0 });
-      const changed = !before || before.current_engine_loaded !== settings.current_engine_loaded ||
-        before.current_model_loaded !== settings.current_model_loaded;
-      const wasReady = this.info.state === 'ready';
-      let { voices, rvcVoices } = this.data;
-      if (full || changed || !wasReady || this.data.updatedAt === 0) {
-        voices = await this.client.voices({ signal, retries: 0 }).catch((err: unknown) => {
-          // An engine without voices answers 200 {"status":"error"}: that is "no voices", not a failure.
-          if (isAllTalkError(err) && err.kind === 'rejected') return [];
-          throw err;
-        });
-        rvcVoices = await this.client.rvcVoices({ signal, retries: 0 }).catch((err: unknown) => {
-          if (isAllTalkError(err) && (err.kind === 'http' || err.kind === 'rejected')) return ['Disabled'];
-          throw err;
-        });
-      }
+      const voices = await this.client.voices({ signal, retries: 0 }).catch((err: unknown) => {
+        // An engine without voices answers 200 {"status":"error"}: that is "no voices", not a failure.
+        if (isAllTalkError(err) && err.kind === 'rejected') return [];
+        throw err;
+      });
+      const rvcVoices = await this.client.rvcVoices({ signal, retries: 0 }).catch((err: unknown) => {
+        if (isAllTalkError(err) && (err.kind === 'http' || err.kind === 'rejected')) return ['Disabled'];
+        throw err;
+      });
       this.data = { settings, voices, rvcVoices, updatedAt: Date.now() };
       this.emit('cache', this.data);
       this.setState('ready');
     } catch (err) {
       if (!isAllTalkError(err) || this.closed) throw err;
       if (err.kind === 'aborted') return;
-      if (err.kind === 'offline') {
+      // A refused connection, or an HTTP error from a proxy in front of a server that is gone
+      // (502), or a wrong port or password (404, 401): the server cannot be used.
+      if (err.kind === 'offline' || err.kind === 'http') {
         this.setState(this.startingOrOffline(), err.message);
         return;
       }

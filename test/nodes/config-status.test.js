@@ -82,10 +82,33 @@ describe('alltalk-config and alltalk-status', function () {
       `the cache is pulled again after a restart: ${after.join(', ')}`);
   });
 
+  it('treats HTTP errors from a proxy in front of a server that is gone (502) as offline, with the reason', async function () {
+    sim = await startSim();
+    await helper.load(nodes, statusFlow(sim, { healthInterval: 0.2, timeout: 0.5 }));
+    const badge = watchStatus(helper.getNode('st'));
+    const cfg = helper.getNode('cfg');
+    await waitFor(() => cfg.connection.state.state === 'ready', 'ready');
+    sim.failNext('/api/ready', 3, { status: 502, body: 'Bad Gateway', contentType: 'text/plain' });
+    await badge.waitFor('offline');
+    assert.match(cfg.connection.state.reason, /answered 502 to GET \/api\/ready: Bad Gateway/);
+    await waitFor(() => cfg.connection.state.state === 'ready', 'ready once the proxy answers again', 20000);
+  });
+
+  it('picks up voices added by a restart between two health checks, with no refresh', async function () {
+    sim = await startSim();
+    await helper.load(nodes, statusFlow(sim, { healthInterval: 0.2 }));
+    const cfg = helper.getNode('cfg');
+    await waitFor(() => cfg.connection.state.state === 'ready', 'ready');
+    sim.voices = [...sim.voices, 'after_restart.wav'];
+    await waitFor(() => cfg.connection.voices.includes('after_restart.wav'), 'the new voice in the cache');
+    assert.ok(!sim.requests.some((r) => r.path === '/api/reload_config'));
+  });
+
   it('reports a blocking server that is generating as busy, not offline', async function () {
     sim = await startSim({ profile: 'xtts', msPerChar: 40, minGenerationMs: 3000 });
     await helper.load(nodes, statusFlow(sim, { timeout: 0.5 }));
     const cfg = helper.getNode('cfg');
+    const badge = watchStatus(helper.getNode('st'));
     await waitFor(() => cfg.connection.state.state === 'ready', 'ready');
     const started = new Promise((resolve) => sim.once('generation-start', resolve));
     const generation = fetch(`${sim.url}/api/tts-generate`, {
@@ -99,6 +122,7 @@ describe('alltalk-config and alltalk-status', function () {
     await waitFor(() => out.length === 1, 'report');
     assert.equal(out[0].payload.state, 'busy');
     assert.equal(out[0].payload.ready, false);
+    assert.ok(badge.seen.some((b) => b.text === 'busy' && b.fill === 'blue' && b.shape === 'ring'), badge.texts().join());
     assert.match(out[0].payload.reason, /busy/);
     await generation;
   });
@@ -182,8 +206,7 @@ describe('alltalk-config and alltalk-status', function () {
     sim.voices = [...sim.voices, 'added.wav'];
     st.receive({ payload: 'check' });
     await waitFor(() => out.length === 2, 'voice change report');
-    st.receive({ payload: 'again' });
-    await waitFor(() => cfg.connection.cache.updatedAt > 0 && !cfg.connection.checking, 'settled');
+    await cfg.connection.checkNow();
     // Offline, then ready again: two more reports.
     await sim.goAway();
     await waitFor(() => out.length === 3, 'offline report');

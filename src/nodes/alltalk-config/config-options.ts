@@ -24,6 +24,8 @@ export interface AllTalkConfigCredentials {
 
 export interface AllTalkConfigNode extends Node<AllTalkConfigCredentials> {
   connection: ServerConnection;
+  /** Where this node's connection goes: stored credentials are only ever sent there. */
+  server?: { protocol?: string; host?: string; port?: number };
 }
 
 interface TlsConfigNode extends Node {

@@ -39,6 +39,8 @@ export = function register(RED: NodeAPI): void {
     const options: ServerConnectionOptions = {
       ...clientOptions(RED, def, node.credentials ?? {}),
       concurrency: num(def.concurrency, 1, 1, 64),
+      // Room beyond the generations for status calls, which never wait in the queue.
+      connections: num(def.concurrency, 1, 1, 64) + 4,
       queueLimit: num(def.queueLimit, 50, 0),
       healthIntervalMs: num(def.healthInterval, 30, 0) * 1000,
     };
@@ -46,10 +48,13 @@ export = function register(RED: NodeAPI): void {
     try {
       connection = new ServerConnection(options);
     } catch (err) {
-      // A bad host or port: keep a connection object so worker nodes can report it, but offline.
-      node.error(`AllTalk server configuration is invalid: ${(err as Error).message}`);
-      connection = new ServerConnection({ ...options, host: '127.0.0.1', port: 1 });
+      // A bad host or port: worker nodes show offline with the reason; nothing is polled.
+      const reason = `The AllTalk server configuration is invalid: ${(err as Error).message}`;
+      node.error(reason);
+      connection = new ServerConnection({ ...options, host: '127.0.0.1', port: 7851 });
+      connection.disable(reason);
     }
+    node.server = { protocol: options.protocol, host: options.host, port: options.port };
     node.connection = connection;
 
     let lastLogged: string | undefined;
@@ -114,7 +119,12 @@ function registerAdminRoutes(RED: NodeAPI): void {
   // sent back to the browser.
   function dialogClient(body: DialogServer): AllTalkClient {
     const sent = body.credentials ?? {};
-    const stored = (body.id ? (RED.nodes.getCredentials(body.id) as AllTalkConfigCredentials | undefined) : undefined) ?? {};
+    // Stored credentials go only to the server they were stored for, never to another host.
+    const deployed = body.id ? configNode(body.id) : undefined;
+    const probe = clientOptions(RED, body, {});
+    const sameServer = deployed?.server && deployed.server.protocol === probe.protocol &&
+      deployed.server.host === probe.host && deployed.server.port === probe.port;
+    const stored = (sameServer && body.id ? (RED.nodes.getCredentials(body.id) as AllTalkConfigCredentials | undefined) : undefined) ?? {};
     const pick = (k: keyof AllTalkConfigCredentials) =>
       sent[k] !== undefined && sent[k] !== HIDDEN_PASSWORD ? sent[k] : stored[k];
     return new AllTalkClient({
@@ -134,14 +144,14 @@ function registerAdminRoutes(RED: NodeAPI): void {
       return void res.json(failure(err));
     }
     (async () => {
-      await client.ready();
+      const ready = await client.ready();
       const settings = await client.currentSettings();
       const voices = await client.voices().catch((err: unknown) => {
         if (isAllTalkError(err) && err.kind === 'rejected') return [];
         throw err;
       });
       const rvcVoices = await client.rvcVoices().catch(() => ['Disabled']);
-      return { ok: true, origin: client.origin, state: 'ready', settings, voices: voices.filter((v) => !isPlaceholderVoice(v)), rvcVoices };
+      return { ok: true, origin: client.origin, state: ready === 'Ready' ? 'ready' : 'unloaded', settings, voices: voices.filter((v) => !isPlaceholderVoice(v)), rvcVoices };
     })().then(
       (result) => res.json(result),
       (err: unknown) => res.json(failure(err, client.origin)),
