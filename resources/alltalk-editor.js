@@ -52,7 +52,7 @@
         probe: function (server) { return post('alltalk/probe', server); },
         refresh: function (configId) {
             return post('alltalk/server/' + encodeURIComponent(configId) + '/refresh').then(function (r) {
-                if (r.ok === false && r.status === 404) { r.error = RED._('alltalk-config.label.refresh') + ': deploy the server configuration first'; }
+                if (r.ok === false && r.status === 404) { r.error = 'Refresh needs the server configuration deployed first.'; }
                 return r.ok === false ? r : Object.assign({ ok: true }, r);
             });
         },
@@ -116,8 +116,11 @@
             return new Promise(function (resolve) {
                 $.ajax({ url: url, type: 'POST', contentType: 'application/json', data: JSON.stringify(body), xhrFields: { responseType: 'blob' } })
                     .done(function (blob) {
-                        var audio = new Audio(URL.createObjectURL(blob));
-                        audio.play();
+                        var src = URL.createObjectURL(blob);
+                        var audio = new Audio(src);
+                        audio.addEventListener('ended', function () { URL.revokeObjectURL(src); });
+                        var playing = audio.play();
+                        if (playing && playing.catch) { playing.catch(function (err) { RED.notify(String(err), 'error'); URL.revokeObjectURL(src); }); }
                         resolve({ ok: true });
                     })
                     .fail(function (xhr) {
@@ -185,6 +188,8 @@
                 $(opts.infoBox).text('…');
                 AllTalkEditor.serverData(id).then(applyServer);
             }
+            // Until the rules arrive, the stored language is the only choice, so saving early keeps it.
+            AllTalkEditor.fillSelect($(prefix + 'language'), [], node.language, 'server default');
             AllTalkEditor.rules().then(function (rules) { if (rules && rules.ttsGenerate) { applyRules(rules); } });
             $('#node-input-server').on('change', load);
             $(opts.refreshButton).on('click', function (e) {

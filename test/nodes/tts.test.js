@@ -233,6 +233,15 @@ describe('alltalk-tts', function () {
       assert.equal(r.msg.alltalk.parts, sent.length);
     });
 
+    it('refuses a text that would need splitting when the output is a single URL', async function () {
+      sim = await startSim();
+      await helper.load(nodes, ttsFlow(sim, { maxCharacters: 40, splitLongText: true, output: 'url' }));
+      await ready(sim);
+      const r = await run(msg({ payload: 'First sentence here. Second sentence here. Third one.' }));
+      assert.match(r.error.message, /would be generated in 2 files, but output "url" gives one URL/);
+      assert.equal(generations(sim).length, 0);
+    });
+
     it('refuses long text when splitting is off', async function () {
       sim = await startSim();
       await helper.load(nodes, ttsFlow(sim, { maxCharacters: 50 }));
@@ -349,6 +358,26 @@ describe('alltalk-tts', function () {
       assert.ok(sim.maxConcurrentGenerations >= 1);
     });
 
+    it('shows "queued (n)" on a node waiting behind another node\'s generation', async function () {
+      sim = await startSim({ msPerChar: 0, minGenerationMs: 400 });
+      const tts = (id) => ({ id, type: 'alltalk-tts', server: 'cfg', property: 'payload', propertyType: 'msg', maxCharacters: 2000, output: 'url', wires: [['out']] });
+      await helper.load(nodes, [configNode(sim), tts('t1'), tts('t2'), { id: 'out', type: 'helper' }]);
+      await ready(sim);
+      const b1 = watchStatus(helper.getNode('t1'));
+      const b2 = watchStatus(helper.getNode('t2'));
+      const out = collect(helper.getNode('out'));
+      const started = new Promise((resolve) => sim.once('generation-start', resolve));
+      helper.getNode('t1').receive({ payload: 'first' });
+      await started;
+      helper.getNode('t2').receive({ payload: 'second' });
+      await b2.waitFor('queued');
+      assert.deepEqual(b2.last(), { fill: 'yellow', shape: 'ring', text: 'queued (1)' });
+      assert.deepEqual(b1.last(), { fill: 'blue', shape: 'dot', text: 'generating…' });
+      await waitFor(() => out.length === 2, 'both answered');
+      await b2.waitFor('done');
+      assert.ok(b2.texts().indexOf('generating…') > b2.texts().indexOf('queued (1)'));
+    });
+
     it('refuses at once beyond the queue limit', async function () {
       sim = await startSim({ msPerChar: 0, minGenerationMs: 300 });
       await helper.load(nodes, ttsFlow(sim, { output: 'url' }, { queueLimit: 1 }));
@@ -375,6 +404,7 @@ describe('alltalk-tts', function () {
       await helper.unload();
       await waitFor(() => errors.length === 2, 'both messages end with an error');
       for (const e of errors) assert.equal(e.error.kind, 'aborted');
+      assert.deepEqual(errors.map((e) => e.msg.payload).sort(), ['this waits in the queue', 'this will be cut off'], 'each error goes with its own message');
     });
   });
 });

@@ -82,6 +82,7 @@ export = function register(RED: NodeAPI): void {
 
     if (connection) {
       if (Number.isFinite(intervalSec) && intervalSec > 0) {
+        // At least one second: a smaller interval would only flood the server and the flow.
         timer = setInterval(() => {
           const msg = { topic: 'status', payload: undefined as unknown, _msgid: RED.util.generateId() };
           check(false).then(
@@ -99,7 +100,7 @@ export = function register(RED: NodeAPI): void {
               node.error(err, msg);
             },
           );
-        }, intervalSec * 1000);
+        }, Math.max(1, intervalSec) * 1000);
       }
       if (onlyChanges) {
         // Report by exception also reports what the config node notices on its own.

@@ -62,8 +62,14 @@ export = function register(RED: NodeAPI): void {
         const texts = split && codePoints(text) > maxCharacters ? splitText(text, maxCharacters) : [text];
         const ctx = { ...connection.validationContext(), maxCharacters };
         const forms = texts.map((t) => validateTtsGenerate({ ...params, text_input: t }, ctx));
-        if (forms.length > 1 && forms[0].output_file_timestamp === 'false') {
-          // Without timestamps every part would overwrite the same server file.
+        if (forms.length > 1 && output === 'url') {
+          throw new AllTalkError('validation',
+            `The text is longer than ${maxCharacters} characters and would be generated in ${forms.length} files, ` +
+              'but output "url" gives one URL. Use output buffer or file (the parts are joined), or shorten the text. ' +
+              'Nothing was sent to AllTalk.', { field: 'output', value: output, allowed: 'buffer or file for a split text' });
+        }
+        if (forms.length > 1 && forms[0].output_file_timestamp !== 'true') {
+          // Without timestamps (ours or the server's default) every part would overwrite one file.
           const base = forms[0].output_file_name ?? 'alltalk';
           forms.forEach((f, i) => (f.output_file_name = `${base}_part${i + 1}`));
         }
