@@ -4,39 +4,15 @@
  * the voice list, the default voices, the OpenAI voice mapping, the native audio format and
  * whether inference blocks the server's event loop.
  */
+import type { CurrentSettings } from '../api/types';
 import type { SampleEncoding } from '../api/wav';
 
 export type ProfileName = 'xtts' | 'piper';
 
 export const PROFILE_NAMES: readonly ProfileName[] = ['xtts', 'piper'];
 
-/** The exact 24 keys /api/currentsettings returns, in the server's order. */
-export interface CurrentSettings {
-  engines_available: string[];
-  current_engine_loaded: string;
-  models_available: Array<{ name: string }>;
-  current_model_loaded: string | null;
-  manufacturer_name: string;
-  audio_format: string;
-  deepspeed_capable: boolean;
-  deepspeed_available: boolean;
-  deepspeed_enabled: boolean;
-  generationspeed_capable: boolean;
-  generationspeed_set: number;
-  lowvram_capable: boolean;
-  lowvram_enabled: boolean;
-  pitch_capable: boolean;
-  pitch_set: number;
-  repetitionpenalty_capable: boolean;
-  repetitionpenalty_set: number;
-  streaming_capable: boolean;
-  temperature_capable: boolean;
-  temperature_set: number;
-  ttsengines_installed: boolean;
-  languages_capable: boolean;
-  multivoice_capable: boolean;
-  multimodel_capable: boolean;
-}
+/** The 24 keys /api/currentsettings returns: the same shape the client reads. */
+export type { CurrentSettings };
 
 export const SETTINGS_KEYS: ReadonlyArray<keyof CurrentSettings> = [
   'engines_available',
