@@ -4,11 +4,31 @@
  * health check and the generation queue. No Node-RED imports: the config node wraps it.
  */
 import { EventEmitter } from 'node:events';
-import { AllTalkClient, type AllTalkClientOptions } from '../api/client';
+import { AllTalkClient, type AllTalkClientOptions, type CallOptions } from '../api/client';
 import { AllTalkError, isAllTalkError } from '../api/errors';
 import type { CurrentSettings } from '../api/types';
 import { isPlaceholderVoice, type ValidationContext } from '../api/validation';
 import { RequestQueue, type QueueJobOptions } from './request-queue';
+
+/**
+ * Reads the settings and both voice lists. An engine without voices answers HTTP 200 with
+ * status "error": that is "no voices", not a failure; an unreadable RVC list means RVC is off.
+ */
+export async function readServerData(
+  client: AllTalkClient,
+  opts: CallOptions,
+): Promise<{ settings: CurrentSettings; voices: string[]; rvcVoices: string[] }> {
+  const settings = await client.currentSettings(opts);
+  const voices = await client.voices(opts).catch((err: unknown) => {
+    if (isAllTalkError(err) && err.kind === 'rejected') return [];
+    throw err;
+  });
+  const rvcVoices = await client.rvcVoices(opts).catch((err: unknown) => {
+    if (isAllTalkError(err) && (err.kind === 'http' || err.kind === 'rejected')) return ['Disabled'];
+    throw err;
+  });
+  return { settings, voices, rvcVoices };
+}
 
 export type ServerState = 'connecting' | 'ready' | 'busy' | 'offline';
 
@@ -230,17 +250,7 @@ export class ServerConnection extends EventEmitter {
       }
       // Everything is read on every check (four small calls): a restart that brought new voices
       // between two health checks is noticed too.
-      const settings = await this.client.currentSettings({ signal, retries: 0 });
-      const voices = await this.client.voices({ signal, retries: 0 }).catch((err: unknown) => {
-        // An engine without voices answers 200 {"status":"error"}: that is "no voices", not a failure.
-        if (isAllTalkError(err) && err.kind === 'rejected') return [];
-        throw err;
-      });
-      const rvcVoices = await this.client.rvcVoices({ signal, retries: 0 }).catch((err: unknown) => {
-        if (isAllTalkError(err) && (err.kind === 'http' || err.kind === 'rejected')) return ['Disabled'];
-        throw err;
-      });
-      this.data = { settings, voices, rvcVoices, updatedAt: Date.now() };
+      this.data = { ...(await readServerData(this.client, { signal, retries: 0 })), updatedAt: Date.now() };
       this.emit('cache', this.data);
       this.setState('ready');
     } catch (err) {

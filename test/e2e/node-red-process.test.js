@@ -109,6 +109,33 @@ describe('in a real Node-RED process (e2e)', function () {
     assert.ok(sim.requests.some((r) => r.path === '/api/reload_config'));
   });
 
+  it('keeps credentials out of the exported flow while they reach the server', async function () {
+    const admin = await token('admin');
+    const current = await (await fetch(`${base}/flows`, { headers: { ...auth(admin), 'node-red-api-version': 'v2' } })).json();
+    const flows = current.flows.map((n) => (n.id === 'cfg'
+      ? { ...n, apiKeyHeader: 'X-Api-Key', credentials: { username: 'anna', password: 's3cret', apiKey: 'k-123' } }
+      : n));
+    const deployed = await fetch(`${base}/flows`, {
+      method: 'POST',
+      headers: { ...auth(admin), 'content-type': 'application/json', 'node-red-api-version': 'v2', 'node-red-deployment-type': 'full' },
+      body: JSON.stringify({ flows, rev: current.rev }),
+    });
+    assert.equal(deployed.status, 200, await deployed.text());
+    sim.clearRequests();
+    const started = Date.now();
+    while (!sim.requests.some((r) => r.headers['x-api-key'] === 'k-123') && Date.now() - started < 10000) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const req = sim.requests.find((r) => r.headers['x-api-key'] === 'k-123');
+    assert.ok(req, 'the redeployed config node sends the API key');
+    assert.equal(req.headers.authorization, `Basic ${Buffer.from('anna:s3cret').toString('base64')}`);
+    const exported = await (await fetch(`${base}/flows`, { headers: auth(admin) })).text();
+    assert.ok(exported.includes('"alltalk-config"'));
+    for (const secret of ['s3cret', 'k-123', 'anna']) assert.ok(!exported.includes(secret), `${secret} is not exported`);
+    const onDisk = fs.readFileSync(path.join(userDir, 'flows.json'), 'utf8');
+    assert.ok(!onDisk.includes('s3cret') && !onDisk.includes('k-123'), 'the flow file holds no credentials');
+  });
+
   it('serves the node definitions, help, editor helper and icons', async function () {
     const admin = await token('admin');
     const html = await (await fetch(`${base}/nodes`, { headers: { ...auth(admin), accept: 'text/html' } })).text();

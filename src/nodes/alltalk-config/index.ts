@@ -9,7 +9,7 @@ import { isAllTalkError } from '../../api/errors';
 import { rulesForEditor } from '../../api/rules';
 import { isPlaceholderVoice } from '../../api/validation';
 import { packageVersion } from '../../api/version';
-import { ServerConnection, type ServerConnectionOptions, type StateInfo } from '../../runtime/server-connection';
+import { readServerData, ServerConnection, type ServerConnectionOptions, type StateInfo } from '../../runtime/server-connection';
 import {
   type AllTalkConfigCredentials,
   type AllTalkConfigDef,
@@ -21,12 +21,12 @@ import {
 
 /** What the editor gets for a server: state, settings and voice lists (placeholders hidden). */
 function describe(connection: ServerConnection) {
-  const { settings, voices, rvcVoices, updatedAt } = connection.cache;
+  const { settings, rvcVoices, updatedAt } = connection.cache;
   return {
     origin: connection.origin,
     ...connection.state,
     settings: settings ?? null,
-    voices: voices.filter((v) => !isPlaceholderVoice(v)),
+    voices: connection.voices,
     rvcVoices,
     updatedAt,
   };
@@ -145,12 +145,7 @@ function registerAdminRoutes(RED: NodeAPI): void {
     }
     (async () => {
       const ready = await client.ready();
-      const settings = await client.currentSettings();
-      const voices = await client.voices().catch((err: unknown) => {
-        if (isAllTalkError(err) && err.kind === 'rejected') return [];
-        throw err;
-      });
-      const rvcVoices = await client.rvcVoices().catch(() => ['Disabled']);
+      const { settings, voices, rvcVoices } = await readServerData(client, {});
       return { ok: true, origin: client.origin, state: ready === 'Ready' ? 'ready' : 'unloaded', settings, voices: voices.filter((v) => !isPlaceholderVoice(v)), rvcVoices };
     })().then(
       (result) => res.json(result),
