@@ -1,7 +1,10 @@
 /**
  * The audio format of a server file, from its extension: the server's own Content-Type depends
  * on its platform (/audio) or is always audio/wav (/audiocache), so the extension is the truth.
+ * And a check that bytes claimed to be audio really are, before they are passed on as audio.
  */
+import { parseWav, WavFormatError } from './wav';
+
 const TYPES: Record<string, string> = {
   wav: 'audio/wav',
   mp3: 'audio/mpeg',
@@ -20,4 +23,54 @@ export function audioExtension(url: string): string {
 
 export function contentTypeFor(url: string, fallback = 'application/octet-stream'): string {
   return TYPES[audioExtension(url)] ?? fallback;
+}
+
+const isMp3 = (b: Buffer) => b.toString('latin1', 0, 3) === 'ID3' || (b.length >= 2 && b[0] === 0xff && (b[1] & 0xe0) === 0xe0);
+const isAdts = (b: Buffer) => b.length >= 2 && b[0] === 0xff && (b[1] & 0xf6) === 0xf0;
+const isOgg = (b: Buffer) => b.toString('latin1', 0, 4) === 'OggS';
+const isFlac = (b: Buffer) => b.toString('latin1', 0, 4) === 'fLaC';
+const isMp4 = (b: Buffer) => b.toString('latin1', 4, 8) === 'ftyp';
+
+const SIGNATURES: Record<string, (b: Buffer) => boolean> = {
+  mp3: isMp3,
+  aac: isAdts,
+  // AllTalk's "m4a" is raw ADTS AAC; a real MP4 container is accepted too.
+  m4a: (b) => isAdts(b) || isMp4(b),
+  ogg: isOgg,
+  opus: isOgg,
+  vorbis: isOgg,
+  flac: isFlac,
+};
+
+/**
+ * Why `data` is not audio of `format` (a file extension such as wav or mp3), or undefined when
+ * it is. An unknown format must still look like one of the known ones.
+ */
+export function notAudioReason(data: Buffer, format: string): string | undefined {
+  if (data.length === 0) return 'the body is empty';
+  const f = format.toLowerCase();
+  if (f === 'wav') {
+    try {
+      parseWav(data);
+      return undefined;
+    } catch (err) {
+      return err instanceof WavFormatError ? `not a WAV file (${err.message}; it starts with ${startOf(data)})` : String(err);
+    }
+  }
+  const check = SIGNATURES[f];
+  if (check) return check(data) ? undefined : `not ${f} audio (it starts with ${startOf(data)})`;
+  const any = [isWavHead, isMp3, isOgg, isFlac, isAdts, isMp4].some((test) => test(data));
+  return any ? undefined : `not audio in a known format (it starts with ${startOf(data)})`;
+}
+
+function isWavHead(b: Buffer): boolean {
+  return b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WAVE';
+}
+
+/** The first bytes, shown as text when they are text (an HTML or JSON page), else as hex. */
+function startOf(data: Buffer): string {
+  const head = data.subarray(0, 24);
+  const text = head.toString('latin1');
+  if (/^[\t\n\r\x20-\x7e]+$/.test(text)) return JSON.stringify(text.replace(/\s+/g, ' '));
+  return `bytes ${head.subarray(0, 8).toString('hex')}`;
 }

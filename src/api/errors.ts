@@ -21,7 +21,11 @@ export type AllTalkErrorKind =
   /** Refused before sending: the value would be rejected by the server. */
   | 'validation'
   /** Refused before sending: too many requests are already waiting for this server. */
-  | 'queue-full';
+  | 'queue-full'
+  /** The audio could not be written to a local file (disk full, permission denied...). */
+  | 'file'
+  /** The audio is larger than the limit set on the server configuration (Max audio size). */
+  | 'too-large';
 
 export interface AllTalkErrorDetails {
   server?: string;
@@ -98,6 +102,8 @@ export function describeValue(value: unknown): string {
     return `"${shown}"`;
   }
   if (typeof value === 'object') return 'an object';
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol') return value.toString();
   return String(value);
 }
 

@@ -2,7 +2,10 @@
 export * from './audio-format';
 export * from './client';
 export * from './errors';
+export { checkHeaderName, checkHeaderValue } from './request-headers';
 export * from './rules';
+export { encodePath } from './server-path';
+export { DEFAULT_MAX_AUDIO_BYTES, JSON_LIMIT_BYTES, Transport } from './transport';
 export * from './types';
 export * from './validation';
 export * from './wav';

@@ -168,7 +168,7 @@ export function validateTtsGenerate(params: Record<string, unknown>, ctx: Valida
   const rvc = ctx.rvcVoices && ctx.rvcVoices.length ? ctx.rvcVoices : undefined;
   for (const field of ['rvccharacter_voice_gen', 'rvcnarrator_voice_gen'] as const) {
     const v = form[field];
-    if (v !== undefined && v !== 'Disabled' && rvc && !rvc.includes(v)) {
+    if (v !== undefined && !isRvcDisabled(v) && rvc && !rvc.includes(v)) {
       throw validationError(field, v, `Disabled or an RVC voice the server has (${listPreview(rvc)})`,
         rvc.length === 1
           ? `${field} "${v}" cannot be used: RVC is turned off on the server or it has no RVC voices. Nothing was sent to AllTalk.`
@@ -176,6 +176,12 @@ export function validateTtsGenerate(params: Record<string, unknown>, ctx: Valida
     }
   }
   return form;
+}
+
+/** The server turns RVC off for "Disabled" or "Disable" in any case. */
+export function isRvcDisabled(voice: string): boolean {
+  const v = voice.trim().toLowerCase();
+  return v === 'disabled' || v === 'disable';
 }
 
 function listPreview(list: readonly string[]): string {

@@ -219,6 +219,25 @@ function remix(samples: Float32Array, from: number, to: number): Float32Array {
   return out;
 }
 
+/** The sample format a joined file is written in: the first part's. */
+export interface WavTarget {
+  sampleRate: number;
+  channels: number;
+  encoding: SampleEncoding;
+}
+
+export function wavTarget(first: Buffer): WavTarget {
+  const info = parseWav(first);
+  return { sampleRate: info.sampleRate, channels: info.channels, encoding: info.format === WAVE_FORMAT_IEEE_FLOAT ? 'f32' : 's16' };
+}
+
+/** The audio of one WAV file, converted to `target`'s rate and channels and encoded as it says. */
+export function convertWavData(part: Buffer, target: WavTarget): Buffer {
+  const { info, samples } = decodeWav(part);
+  const converted = resample(remix(samples, info.channels, target.channels), target.channels, info.sampleRate, target.sampleRate);
+  return encodeSamples(converted, target.encoding);
+}
+
 /**
  * Joins WAV files into one, in order: every part is converted to the first part's sample rate
  * and channel count, and written with the first part's sample encoding (16-bit PCM or 32-bit
@@ -226,18 +245,7 @@ function remix(samples: Float32Array, from: number, to: number): Float32Array {
  */
 export function joinWavs(parts: Buffer[]): Buffer {
   if (parts.length === 0) throw new WavFormatError('nothing to join');
-  const decoded = parts.map(decodeWav);
-  const first = decoded[0].info;
-  const channels = first.channels;
-  const rate = first.sampleRate;
-  const encoding: SampleEncoding = first.format === WAVE_FORMAT_IEEE_FLOAT ? 'f32' : 's16';
-  const converted = decoded.map(({ info, samples }) => resample(remix(samples, info.channels, channels), channels, info.sampleRate, rate));
-  const total = converted.reduce((n, s) => n + s.length, 0);
-  const all = new Float32Array(total);
-  let offset = 0;
-  for (const s of converted) {
-    all.set(s, offset);
-    offset += s.length;
-  }
-  return encodeWav(all, { sampleRate: rate, channels, encoding });
+  const target = wavTarget(parts[0]);
+  const data = Buffer.concat(parts.map((p) => convertWavData(p, target)));
+  return Buffer.concat([wavHeader({ ...target, dataLength: data.length }), data]);
 }

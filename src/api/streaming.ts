@@ -1,0 +1,151 @@
+/**
+ * GET /api/tts-generate-streaming: the only route that streams. The body is a 44-byte WAV header
+ * with zero sizes, then s16le PCM as the engine produces it. An engine failure after the 200 only
+ * shows as a body cut short, so an early end is an error, and a body that stops arriving for
+ * `stallMs` is one too (measured by us, whatever the pool does).
+ */
+import { createWriteStream, promises as fsp } from 'node:fs';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { AllTalkError } from './errors';
+import type { StreamParams } from './types';
+import { megabytes } from './server-errors';
+import type { CallOptions, Transport } from './transport';
+import { validateStreamParams, type ValidationContext } from './validation';
+import { fixWavSizes, parseWav } from './wav';
+
+export const STREAM_ROUTE = '/api/tts-generate-streaming';
+
+export interface StreamOptions extends CallOptions, ValidationContext {
+  /** Longest wait for the headers and longest silence between chunks, ms (default: the generation timeout). */
+  timeoutMs?: number;
+}
+
+/** The query of the streaming GET, every value encoded (voices may hold spaces). */
+export function streamQuery(p: Required<StreamParams>): string {
+  return `text=${encodeURIComponent(p.text)}&voice=${encodeURIComponent(p.voice)}` +
+    `&language=${encodeURIComponent(p.language)}&output_file=${encodeURIComponent(p.output_file)}`;
+}
+
+/** Opens the stream; resolves once the server answered 200, with the body as a Readable. */
+export async function openStream(transport: Transport, params: StreamParams, opts: StreamOptions = {}): Promise<Readable> {
+  const p = validateStreamParams(params, opts);
+  const timeout = opts.timeoutMs ?? transport.generationTimeoutMs;
+  const spec = { method: 'GET' as const, path: `${STREAM_ROUTE}?${streamQuery(p)}`, long: true, retry: 'refused' as const };
+  const res = await transport.open(spec, { signal: opts.signal, timeoutMs: timeout });
+  if (res.statusCode !== 200) {
+    const body = await collect(res.body as Readable, 64 * 1024).catch(() => Buffer.alloc(0));
+    throw transport.httpError('GET', STREAM_ROUTE, { status: res.statusCode, headers: res.headers, body });
+  }
+  const body = res.body as Readable;
+  const out = new PassThrough();
+  let received = 0;
+  let stall: NodeJS.Timeout | undefined;
+  const armStall = () => {
+    clearTimeout(stall);
+    stall = setTimeout(() => {
+      const seconds = Math.round(timeout / 100) / 10;
+      fail(transport.error('timeout', `AllTalk at ${transport.origin} sent no audio for ${seconds} s after ${received} bytes; ` +
+        'the stream was stopped. The server may be stuck: check AllTalk, or raise the generation timeout.', { route: STREAM_ROUTE }));
+    }, timeout);
+    stall.unref();
+  };
+  const fail = (err: AllTalkError) => {
+    clearTimeout(stall);
+    if (!body.destroyed) body.destroy();
+    out.destroy(err);
+  };
+  const onAbort = () => fail(transport.cancelled('GET', STREAM_ROUTE));
+  if (opts.signal?.aborted) onAbort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  armStall();
+  body.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    armStall();
+  });
+  body.on('end', () => clearTimeout(stall));
+  body.on('error', (err: Error) => {
+    if (out.destroyed) return;
+    const mapped = transport.transportError(err, { method: 'GET', path: STREAM_ROUTE, long: true }, timeout, opts.signal);
+    fail(mapped.kind === 'offline'
+      ? transport.error('offline', `AllTalk at ${transport.origin} cut the audio stream short after ${received} bytes ` +
+          '(the voice may not exist, or generation failed on the server).', { route: STREAM_ROUTE, cause: err })
+      : mapped);
+  });
+  out.on('close', () => {
+    clearTimeout(stall);
+    opts.signal?.removeEventListener('abort', onAbort);
+    if (!body.destroyed) body.destroy();
+  });
+  body.pipe(out);
+  return out;
+}
+
+/** Streams and collects the whole WAV (at most the client's audio limit), header sizes written in. */
+export async function streamToBuffer(transport: Transport, params: StreamParams, opts: StreamOptions = {}): Promise<Buffer> {
+  const stream = await openStream(transport, params, opts);
+  const data = await collect(stream, transport.maxAudioBytes).catch((err: unknown) => {
+    if (err instanceof RangeError) {
+      throw transport.error('too-large', `The audio stream from AllTalk at ${transport.origin} passed the limit of ` +
+        `${megabytes(transport.maxAudioBytes)}; it was stopped. Shorten the text, or raise "Max audio size" on the server configuration.`,
+      { route: STREAM_ROUTE });
+    }
+    throw err;
+  });
+  return fixWavSizes(data);
+}
+
+/**
+ * Streams to a file: written to `<file>.part`, the header's sizes fixed, then renamed, so a
+ * reader never sees half a file. Resolves the number of bytes written.
+ */
+export async function streamToFile(transport: Transport, params: StreamParams, filePath: string, opts: StreamOptions = {}): Promise<number> {
+  const stream = await openStream(transport, params, opts);
+  const part = `${filePath}.part`;
+  try {
+    await pipeline(stream, createWriteStream(part));
+    await fixWavFileSizes(part);
+    await fsp.rename(part, filePath);
+    return (await fsp.stat(filePath)).size;
+  } catch (err) {
+    await fsp.rm(part, { force: true });
+    throw err;
+  }
+}
+
+/** Reads a stream into one Buffer; past `max` bytes it is destroyed and a RangeError thrown. */
+function collect(stream: Readable, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    stream.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        stream.destroy();
+        reject(new RangeError('too large'));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    stream.once('end', () => resolve(Buffer.concat(chunks, size)));
+    stream.once('error', reject);
+  });
+}
+
+/** Writes the real RIFF and data sizes into a streamed WAV file's header. */
+export async function fixWavFileSizes(path: string): Promise<void> {
+  const fh = await fsp.open(path, 'r+');
+  try {
+    const { size } = await fh.stat();
+    const head = Buffer.alloc(Math.min(size, 4096));
+    await fh.read(head, 0, head.length, 0);
+    const info = parseWav(head);
+    const sizes = Buffer.alloc(4);
+    sizes.writeUInt32LE(size - 8, 0);
+    await fh.write(sizes, 0, 4, 4);
+    sizes.writeUInt32LE(size - info.dataOffset, 0);
+    await fh.write(sizes, 0, 4, info.dataOffset - 4);
+  } finally {
+    await fh.close();
+  }
+}

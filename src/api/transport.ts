@@ -1,0 +1,341 @@
+/**
+ * The HTTP layer under AllTalkClient: one keep-alive undici Pool per server, our own deadline on
+ * every call, size limits on every reply, retries only where they are safe, and errors a user
+ * can act on (with our own credentials never quoted).
+ *
+ * Second line of defence: undici must settle a request soon after it is aborted. When it does
+ * not, its pool is stuck (seen after it refused an invalid path or header), so the call fails
+ * at its deadline anyway and the pool is replaced; calls still running on the old pool finish.
+ */
+import type { Readable } from 'node:stream';
+import { setMaxListeners } from 'node:events';
+import { Pool, type Dispatcher } from 'undici';
+import { AllTalkError, validationError } from './errors';
+import { buildHeaders } from './request-headers';
+import { ServerErrors } from './server-errors';
+import { packageVersion } from './version';
+
+export interface TlsOptions {
+  /** PEM CA certificate(s) to trust (a reverse proxy with its own CA). */
+  ca?: string | Buffer | (string | Buffer)[];
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  passphrase?: string;
+  /** false accepts a self-signed or otherwise untrusted certificate. Default true. */
+  rejectUnauthorized?: boolean;
+  servername?: string;
+}
+
+export interface RetryOptions {
+  /** Extra attempts after the first (default 2). */
+  retries: number;
+  /** First back-off delay in ms, doubled each time (default 200). */
+  baseDelayMs: number;
+  /** Longest back-off delay in ms (default 2000). */
+  maxDelayMs: number;
+}
+
+export interface TransportOptions {
+  protocol?: 'http' | 'https';
+  host?: string;
+  port?: number;
+  /** Timeout for status calls (ready, settings, voices...), ms. Default 5000. */
+  timeoutMs?: number;
+  /** Timeout for generation and model reload, ms. Default 300000. */
+  generationTimeoutMs?: number;
+  /** Extra headers sent with every request (an API key for a reverse proxy, say). */
+  headers?: Record<string, string>;
+  /** Basic auth for a reverse proxy in front of AllTalk. */
+  basicAuth?: { username: string; password: string };
+  tls?: TlsOptions;
+  retry?: Partial<RetryOptions>;
+  /** Most sockets open to the server at once. Default 8. */
+  connections?: number;
+  /** Largest audio download, bytes. Default 200 MB. */
+  maxAudioBytes?: number;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Overrides the client's timeout for this call, ms. */
+  timeoutMs?: number;
+  /** Overrides the number of retries for this call (only where retrying is safe). */
+  retries?: number;
+}
+
+/**
+ * When a failed call may be sent again:
+ * - `read`: read-only calls: after any connection failure and after a 5xx;
+ * - `refused`: work the server would do twice (generation, reload): only when the connection was
+ *   refused, i.e. the request never reached the server. Never after a timeout or a reply.
+ */
+export type RetryMode = 'read' | 'refused';
+
+export interface RequestSpec {
+  method: 'GET' | 'POST' | 'PUT';
+  /** A path we built, or one the server sent that went through serverPath(). */
+  path: string;
+  query?: Record<string, string>;
+  body?: string;
+  contentType?: string;
+  /** Long calls use the generation timeout; the rest the status timeout. */
+  long?: boolean;
+  retry: RetryMode;
+  /** Largest reply body accepted (default: JSON_LIMIT_BYTES). */
+  maxBytes?: number;
+  /** What the body is, for the size-limit message ("audio", "reply"). */
+  what?: string;
+}
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** Status and JSON replies are small; anything bigger is not an AllTalk reply. */
+export const JSON_LIMIT_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_AUDIO_BYTES = 200 * 1024 * 1024;
+/** How long undici may take to settle a request after it was aborted before its pool counts as stuck. */
+export const ABORT_GRACE_MS = 1000;
+
+export class Transport extends ServerErrors {
+  readonly timeoutMs: number;
+  readonly generationTimeoutMs: number;
+  readonly maxAudioBytes: number;
+  private pool: Pool;
+  /** Pools replaced because they stopped answering: closed gracefully, destroyed later. */
+  private readonly retired = new Set<Pool>();
+  private readonly poolOptions: Pool.Options;
+  private readonly headers: Record<string, string>;
+  private readonly retry: RetryOptions;
+  private replaced = 0;
+  /** Aborted by close(): ends calls in flight and back-off waits. */
+  readonly lifetime = new AbortController();
+
+  constructor(options: TransportOptions = {}) {
+    const protocol = options.protocol ?? 'http';
+    if (protocol !== 'http' && protocol !== 'https') throw validationError('protocol', protocol, 'http or https');
+    if (options.host !== undefined && typeof options.host !== 'string') throw validationError('host', options.host, 'a host name or IP address');
+    const host = (options.host ?? '127.0.0.1').trim();
+    if (!host || /[/\s?#@\\]/.test(host) || /[^\x21-\x7e]/.test(host)) {
+      throw validationError('host', options.host, 'a host name or IP address (no scheme, path or port)');
+    }
+    const port = options.port ?? 7851;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw validationError('port', options.port, 'a whole number from 1 to 65535');
+    const hostPart = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+    const checked = buildHeaders({ userAgent: `node-red-contrib-alltalk/${packageVersion()}`, headers: options.headers, basicAuth: options.basicAuth });
+    super(`${protocol}://${hostPart}:${port}`, checked.secrets);
+    this.timeoutMs = positive(options.timeoutMs, 5000);
+    this.generationTimeoutMs = positive(options.generationTimeoutMs, 300_000);
+    this.maxAudioBytes = positive(options.maxAudioBytes, DEFAULT_MAX_AUDIO_BYTES);
+    this.retry = { retries: 2, baseDelayMs: 200, maxDelayMs: 2000, ...options.retry };
+    this.headers = checked.headers;
+    setMaxListeners(0, this.lifetime.signal);
+    const tls = options.tls ?? {};
+    this.poolOptions = {
+      connections: options.connections ?? 8,
+      pipelining: 1,
+      // Our own deadlines (see attempt()) decide; undici's would cut long generations short.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      keepAliveTimeout: 4000,
+      connect: {
+        timeout: this.timeoutMs,
+        ...(protocol === 'https'
+          ? {
+              ca: tls.ca,
+              cert: tls.cert,
+              key: tls.key,
+              passphrase: tls.passphrase,
+              rejectUnauthorized: tls.rejectUnauthorized !== false,
+              servername: tls.servername ?? (/^[\d.:[\]]+$/.test(host) ? undefined : host),
+            }
+          : {}),
+      },
+    };
+    this.pool = new Pool(this.origin, this.poolOptions);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** How often the pool was replaced because it stopped answering. */
+  get poolReplacements(): number {
+    return this.replaced;
+  }
+
+  /** Closes every socket; calls still in flight fail with `aborted`. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.lifetime.abort();
+    const pools = [this.pool, ...this.retired];
+    this.retired.clear();
+    await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
+  }
+
+  async expectOk(spec: RequestSpec, opts: CallOptions): Promise<Reply> {
+    return this.ensureOk(spec.method, spec.path, await this.request(spec, opts));
+  }
+
+  /** Sends one request with its deadline, retrying where `spec.retry` says it is safe. */
+  async request(spec: RequestSpec, opts: CallOptions = {}): Promise<Reply> {
+    if (this.closed) throw this.closedError(spec.path);
+    const retries = Math.max(0, opts.retries ?? this.retry.retries);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const reply = await this.attempt(spec, opts);
+        if (spec.retry === 'read' && reply.status >= 500 && attempt < retries) {
+          await this.backoff(attempt, opts.signal);
+          if (opts.signal?.aborted || this.closed) throw this.cancelled(spec.method, spec.path);
+          continue;
+        }
+        return reply;
+      } catch (err) {
+        const e = err as AllTalkError;
+        const retryable = e.kind === 'offline' && (spec.retry === 'read' || e.code === 'ECONNREFUSED');
+        if (!retryable || attempt >= retries || opts.signal?.aborted || this.closed) throw e;
+        await this.backoff(attempt, opts.signal);
+        if (opts.signal?.aborted || this.closed) throw this.cancelled(spec.method, spec.path);
+      }
+    }
+  }
+
+  /**
+   * Opens a response whose body the caller reads (a stream). The deadline covers the wait for
+   * the headers; `signal` aborts the request at any time, body included.
+   */
+  open(spec: RequestSpec, opts: CallOptions = {}): Promise<Dispatcher.ResponseData> {
+    if (this.closed) return Promise.reject(this.closedError(spec.path));
+    return this.withDeadline(spec, opts, (pool, signal) => pool.request(this.dispatchOptions(spec, signal)));
+  }
+
+  private attempt(spec: RequestSpec, opts: CallOptions): Promise<Reply> {
+    return this.withDeadline(spec, opts, async (pool, signal) => {
+      const res = await pool.request(this.dispatchOptions(spec, signal));
+      const body = await this.readBody(res, spec, signal);
+      return { status: res.statusCode, headers: res.headers, body };
+    });
+  }
+
+  private dispatchOptions(spec: RequestSpec, signal: AbortSignal): Dispatcher.RequestOptions {
+    const query = spec.query ? `?${new URLSearchParams(spec.query).toString()}` : '';
+    const headers = spec.contentType ? { ...this.headers, 'content-type': spec.contentType } : this.headers;
+    return { method: spec.method, path: `${spec.path}${query}`, headers, body: spec.body, signal };
+  }
+
+  /**
+   * Runs `work` on the current pool and settles at the deadline or the caller's abort at the
+   * latest, whatever undici does. When undici has not settled ABORT_GRACE_MS after the abort, its
+   * pool is replaced.
+   */
+  private withDeadline<T>(spec: RequestSpec, opts: CallOptions, work: (pool: Pool, signal: AbortSignal) => Promise<T>): Promise<T> {
+    const timeout = opts.timeoutMs ?? (spec.long ? this.generationTimeoutMs : this.timeoutMs);
+    const pool = this.pool;
+    return new Promise<T>((resolve, reject) => {
+      const controller = new AbortController();
+      let settled = false;
+      let watchdog: NodeJS.Timeout | undefined;
+      const finish = (err: unknown, value?: T) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve(value as T);
+      };
+      const giveUp = (err: AllTalkError) => {
+        if (settled) return;
+        controller.abort(err);
+        finish(err);
+        watchdog = setTimeout(() => this.replacePool(pool), ABORT_GRACE_MS);
+        watchdog.unref();
+      };
+      const timer = setTimeout(() => giveUp(this.deadlineError(spec, timeout)), timeout);
+      const onAbort = () => giveUp(this.cancelled(spec.method, spec.path));
+      if (opts.signal?.aborted) return onAbort();
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      let running: Promise<T>;
+      try {
+        running = work(pool, controller.signal);
+      } catch (err) {
+        running = Promise.reject(err);
+      }
+      running.then(
+        (value) => {
+          clearTimeout(watchdog);
+          finish(undefined, value);
+        },
+        (err: unknown) => {
+          clearTimeout(watchdog);
+          if ((err as { code?: string }).code === 'UND_ERR_INVALID_ARG') this.replacePool(pool);
+          finish(settled ? undefined : this.transportError(err, spec, timeout, opts.signal));
+        },
+      );
+    });
+  }
+
+  /** Reads a reply body up to spec.maxBytes; past it the request is aborted with a clear error. */
+  private readBody(res: Dispatcher.ResponseData, spec: RequestSpec, signal: AbortSignal): Promise<Buffer> {
+    const max = spec.maxBytes ?? JSON_LIMIT_BYTES;
+    const declared = Number(res.headers['content-length']);
+    if (Number.isFinite(declared) && declared > max) {
+      res.body.destroy();
+      return Promise.reject(this.tooLarge(spec, max, declared));
+    }
+    return new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const body = res.body as Readable;
+      body.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > max) {
+          body.destroy();
+          reject(this.tooLarge(spec, max));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      body.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
+      body.once('error', (err: Error) => reject(signal.aborted && signal.reason instanceof AllTalkError ? signal.reason : err));
+    });
+  }
+
+  private replacePool(stale: Pool): void {
+    if (this.closed || stale !== this.pool) return;
+    this.replaced++;
+    this.pool = new Pool(this.origin, this.poolOptions);
+    // Calls still running on healthy sockets of the old pool finish; what is stuck goes later.
+    this.retired.add(stale);
+    stale.close().then(() => this.retired.delete(stale), () => undefined);
+    const t = setTimeout(() => {
+      this.retired.delete(stale);
+      void stale.destroy().catch(() => undefined);
+    }, this.generationTimeoutMs + ABORT_GRACE_MS);
+    t.unref();
+  }
+
+  /** Waits before the next attempt; ends early when the call is aborted or the client closed. */
+  private backoff(attempt: number, signal?: AbortSignal): Promise<void> {
+    const ms = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** attempt);
+    const signals = [this.lifetime.signal, ...(signal ? [signal] : [])];
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        for (const s of signals) s.removeEventListener('abort', done);
+        resolve();
+      }
+      if (signals.some((s) => s.aborted)) return done();
+      for (const s of signals) s.addEventListener('abort', done, { once: true });
+    });
+  }
+
+}
+
+function positive(v: number | undefined, fallback: number): number {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : fallback;
+}
+
