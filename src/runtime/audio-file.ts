@@ -1,25 +1,112 @@
-/** Writes audio to a local file so that a reader never sees half a file. */
+/**
+ * Local audio files: the target is checked before anything is sent to the server (a NUL byte, a
+ * name over 255 bytes, a file where a folder is needed, a folder that cannot be written), relative
+ * paths follow Node-RED's fileWorkingDirectory as the core file node does, and a file is written
+ * through a temporary name so that a reader never sees half of it.
+ */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { constants as fsConstants, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { AllTalkError } from '../api/errors';
+
+export interface FileTarget {
+  /** The absolute path asked for. */
+  path: string;
+  /** True when it names a folder: the file goes inside it, under the server's file name. */
+  isFolder: boolean;
+}
+
+const MAX_NAME_BYTES = 255;
+
+function refuse(target: string, why: string): AllTalkError {
+  const shown = JSON.stringify(target.length > 120 ? `${target.slice(0, 120)}…` : target).replace(/\\u0000/g, '\\0');
+  return new AllTalkError('validation', `The file path ${shown} cannot be used: ${why}. Nothing was sent to AllTalk.`,
+    { field: 'filename', allowed: 'a file or folder path' });
+}
 
 /**
- * Writes `data` to `target`: folders are created, the bytes go to a temporary name in the same
- * folder and are then renamed into place. A target that is an existing folder, or ends with a
- * path separator, receives `defaultName` inside it. Resolves the absolute path written.
+ * Resolves and checks where a file will be written, before anything is sent.
+ * @param workingDirectory Node-RED's `fileWorkingDirectory` setting (relative paths start there).
  */
-export async function writeAudioFile(target: string, data: Buffer, defaultName: string): Promise<string> {
-  let file = path.resolve(target);
-  const isDir = /[\\/]$/.test(target) || (await fsp.stat(file).then((s) => s.isDirectory(), () => false));
-  if (isDir) file = path.join(file, defaultName);
+export async function prepareTarget(target: string, workingDirectory?: string): Promise<FileTarget> {
+  if (typeof target !== 'string' || !target.trim()) throw refuse(String(target), 'it is empty');
+  if (target.includes('\0')) throw refuse(target, 'it contains a NUL byte');
+  const base = workingDirectory && !path.isAbsolute(target) ? path.join(workingDirectory, target) : target;
+  const resolved = path.resolve(base);
+  for (const part of resolved.split(path.sep)) {
+    if (Buffer.byteLength(part) > MAX_NAME_BYTES) {
+      throw refuse(target, `the name "${part.slice(0, 40)}…" is ${Buffer.byteLength(part)} bytes long; file systems allow ${MAX_NAME_BYTES}`);
+    }
+  }
+  const endsWithSeparator = /[\\/]$/.test(target);
+  const own = await fsp.stat(resolved).catch(() => undefined);
+  if (own && !own.isDirectory() && endsWithSeparator) throw refuse(target, `${resolved} is a file, not a folder`);
+  const isFolder = endsWithSeparator || own?.isDirectory() === true;
+  // The nearest folder that exists must be a folder we can write to.
+  let dir = isFolder ? resolved : path.dirname(resolved);
+  for (;;) {
+    const st = await fsp.stat(dir).catch(() => undefined);
+    if (st) {
+      if (!st.isDirectory()) throw refuse(target, `${dir} is a file, not a folder`);
+      try {
+        await fsp.access(dir, fsConstants.W_OK);
+      } catch {
+        throw refuse(target, `the folder ${dir} cannot be written to`);
+      }
+      break;
+    }
+    const up = path.dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return { path: resolved, isFolder };
+}
+
+/** The file a target stands for, with `defaultName` (the server's file name) inside a folder. */
+export function targetFile(target: FileTarget, defaultName: string): string {
+  return target.isFolder ? path.join(target.path, safeFileName(defaultName)) : target.path;
+}
+
+/** A file name made safe for any file system from a name the server chose. */
+export function safeFileName(name: string, fallback = 'alltalk.wav'): string {
+  let decoded = name;
+  try {
+    decoded = decodeURIComponent(name);
+  } catch {
+    // keep it as it is
+  }
+  const cleaned = decoded.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '').slice(0, 200);
+  return cleaned || fallback;
+}
+
+/** A temporary name beside `file`, for writing before the rename. */
+export function temporaryName(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file).slice(0, 200)}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/**
+ * Writes `data` to the target: folders are created, the bytes go to a temporary name in the same
+ * folder and are then renamed into place. Resolves the absolute path written.
+ */
+export async function writeAudioFile(target: FileTarget, data: Buffer, defaultName: string): Promise<string> {
+  const file = targetFile(target, defaultName);
   await fsp.mkdir(path.dirname(file), { recursive: true });
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = temporaryName(file);
   try {
     await fsp.writeFile(tmp, data);
     await fsp.rename(tmp, file);
   } catch (err) {
     await fsp.rm(tmp, { force: true });
-    throw err;
+    throw fileError(file, err);
   }
   return file;
+}
+
+/** A file system failure as one of our errors, naming the file. */
+export function fileError(file: string, err: unknown): AllTalkError {
+  const code = (err as { code?: string }).code;
+  const why = code === 'ENOSPC' ? 'the disk is full' : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
+    : code === 'EISDIR' ? 'it is a folder' : code === 'ENOTDIR' ? 'part of the path is a file, not a folder'
+      : (err as Error).message ?? String(err);
+  return new AllTalkError('file', `The audio could not be written to ${file}: ${why}.`, { field: 'filename', cause: err });
 }

@@ -3,7 +3,7 @@
  * (connecting → ready | busy | offline), the cached settings/voices/RVC voices, refresh, the
  * health check and the generation queue. No Node-RED imports: the config node wraps it.
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { AllTalkClient, type AllTalkClientOptions, type CallOptions } from '../api/client';
 import { AllTalkError, isAllTalkError } from '../api/errors';
 import type { CurrentSettings } from '../api/types';
@@ -92,6 +92,7 @@ export class ServerConnection extends EventEmitter {
   constructor(options: ServerConnectionOptions) {
     super();
     this.setMaxListeners(0);
+    setMaxListeners(0, this.lifetime.signal);
     this.client = new AllTalkClient(options);
     this.pollIntervalMs = options.pollIntervalMs ?? 500;
     this.startupTimeoutMs = options.startupTimeoutMs ?? this.client.timeoutMs;
@@ -191,7 +192,10 @@ export class ServerConnection extends EventEmitter {
     }
     return this.queue
       .run(() => work(job.signal), { signal: job.signal, onPosition: opts.onPosition })
-      .catch((err: unknown) => {
+      .then((value) => {
+        this.answered();
+        return value;
+      }, (err: unknown) => {
         // A generation that finds the server gone tells every node at once, not at the next health check.
         if (isAllTalkError(err) && err.kind === 'offline' && !this.closed) void this.checkNow().catch(() => undefined);
         throw err;
@@ -199,6 +203,16 @@ export class ServerConnection extends EventEmitter {
       .finally(() => {
         for (const s of sources) s.removeEventListener('abort', abort);
       });
+  }
+
+  /**
+   * The server just did work for us: if the state says otherwise, it is ready now, at once (the
+   * badges and status nodes follow), and the cache is read again behind it.
+   */
+  private answered(): void {
+    if (this.closed || this.disabledReason || this.info.state === 'ready') return;
+    this.setState('ready');
+    void this.checkNow().catch(() => undefined);
   }
 
   /** Stops every timer, fails queued work, aborts running work and closes the sockets. */

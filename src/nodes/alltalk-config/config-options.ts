@@ -14,6 +14,8 @@ export interface AllTalkConfigDef extends NodeDef {
   healthInterval?: string | number;
   tls?: string;
   apiKeyHeader?: string;
+  /** Largest audio download and largest joined audio of a split text, in MB (default 200). */
+  maxAudioMb?: string | number;
 }
 
 export interface AllTalkConfigCredentials {
@@ -46,22 +48,29 @@ export function clientOptions(
   def: Partial<AllTalkConfigDef>,
   creds: AllTalkConfigCredentials,
 ): AllTalkClientOptions {
+  // Values may come from an edit dialog through the admin API: anything that is not text is
+  // handed on as it is, for the client to refuse with a clear message.
   const headers: Record<string, string> = {};
-  const apiKey = creds.apiKey?.trim();
+  const apiKey = text(creds.apiKey)?.trim();
   if (apiKey) {
-    const name = (def.apiKeyHeader || 'X-API-Key').trim();
-    headers[name] = name.toLowerCase() === 'authorization' && !/\s/.test(apiKey) ? `Bearer ${apiKey}` : apiKey;
+    const rawName = def.apiKeyHeader === undefined || def.apiKeyHeader === '' ? 'X-API-Key' : def.apiKeyHeader;
+    const name = typeof rawName === 'string' ? rawName.trim() : (rawName as unknown as string);
+    headers[name] = typeof name === 'string' && name.toLowerCase() === 'authorization' && !/\s/.test(apiKey) ? `Bearer ${apiKey}` : apiKey;
   }
+  const host = def.host === undefined || def.host === '' ? '127.0.0.1' : typeof def.host === 'string' ? def.host.trim() : (def.host as unknown as string);
   const opts: AllTalkClientOptions = {
     protocol: def.protocol === 'https' ? 'https' : 'http',
-    host: (def.host || '127.0.0.1').trim(),
+    host,
     port: num(def.port, 7851, 1, 65535),
     timeoutMs: num(def.timeout, 5, 0.1) * 1000,
     generationTimeoutMs: num(def.generationTimeout, 300, 0.1) * 1000,
+    maxAudioBytes: num(def.maxAudioMb, 200, 1, MAX_AUDIO_MB) * 1024 * 1024,
     headers,
   };
-  if (creds.username || creds.password) opts.basicAuth = { username: creds.username ?? '', password: creds.password ?? '' };
-  if (def.tls) {
+  const username = text(creds.username);
+  const password = text(creds.password);
+  if (username || password) opts.basicAuth = { username: username ?? '', password: password ?? '' };
+  if (typeof def.tls === 'string' && def.tls) {
     const tlsNode = RED.nodes.getNode(def.tls) as TlsConfigNode | null;
     if (tlsNode && typeof tlsNode.addTLSOptions === 'function') {
       const tls: Record<string, unknown> = {};
@@ -72,3 +81,9 @@ export function clientOptions(
   return opts;
 }
 
+/** A WAV file's sizes are 32-bit: 4 GB is the most any audio can be. */
+export const MAX_AUDIO_MB = 4000;
+
+function text(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}

@@ -48,10 +48,10 @@ export = function register(RED: NodeAPI): void {
     try {
       connection = new ServerConnection(options);
     } catch (err) {
-      // A bad host or port: worker nodes show offline with the reason; nothing is polled.
+      // A bad host, port or proxy header: worker nodes show offline with the reason; nothing is polled.
       const reason = `The AllTalk server configuration is invalid: ${(err as Error).message}`;
       node.error(reason);
-      connection = new ServerConnection({ ...options, host: '127.0.0.1', port: 7851 });
+      connection = new ServerConnection({ host: '127.0.0.1', port: 7851 });
       connection.disable(reason);
     }
     node.server = { protocol: options.protocol, host: options.host, port: options.port };

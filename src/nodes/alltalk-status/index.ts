@@ -2,8 +2,9 @@
  * alltalk-status: reports the server's state, engine, model, settings and voices, on every input
  * message and optionally on a schedule, or only when something changed.
  */
-import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { isAllTalkError } from '../../api/errors';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { AllTalkError, isAllTalkError } from '../../api/errors';
+import { checkWritable, handleInput, readMessage, writeOutput } from '../../runtime/input-handler';
 import { NodeBadge } from '../../runtime/node-badge';
 import type { ServerConnection } from '../../runtime/server-connection';
 import { serverConnection } from '../../runtime/worker-node';
@@ -59,47 +60,36 @@ export = function register(RED: NodeAPI): void {
       }
     }
 
-    node.on('input', (msg: NodeMessageInFlow, send, done) => {
-      if (!connection) {
-        done(new Error('No AllTalk server is configured: choose one in the node\'s settings.'));
-        return;
-      }
-      check(msg.topic === 'refresh').then(
-        () => {
-          const payload = report();
-          if (payload) {
-            msg.payload = payload;
-            send(msg);
-          }
-          done();
-        },
-        (err: unknown) => {
-          badge.error(isAllTalkError(err) ? err.shortReason : 'error');
-          done(err as Error);
-        },
-      );
-    });
+    handleInput(node, async (msg, send) => {
+      if (!connection) throw new AllTalkError('validation', 'No AllTalk server is configured: choose one in the node\'s settings.');
+      const refresh = await readMessage(() => msg.topic === 'refresh');
+      checkWritable(msg, ['payload'], 'alltalk-status');
+      await check(refresh);
+      const payload = report();
+      if (!payload) return;
+      writeOutput(msg, { payload });
+      send(msg);
+    }, (err) => badge.error(isAllTalkError(err) ? err.shortReason : 'error'));
 
     if (connection) {
       if (Number.isFinite(intervalSec) && intervalSec > 0) {
         // At least one second: a smaller interval would only flood the server and the flow.
         timer = setInterval(() => {
           const msg = { topic: 'status', payload: undefined as unknown, _msgid: RED.util.generateId() };
-          check(false).then(
-            () => {
+          check(false)
+            .then(() => {
               if (closed) return;
               const payload = report();
               if (payload) {
                 msg.payload = payload;
                 node.send(msg);
               }
-            },
-            (err: unknown) => {
+            })
+            .catch((err: unknown) => {
               if (closed) return;
               badge.error(isAllTalkError(err) ? err.shortReason : 'error');
               node.error(err, msg);
-            },
-          );
+            });
         }, Math.max(1, intervalSec) * 1000);
       }
       if (onlyChanges) {
@@ -109,8 +99,12 @@ export = function register(RED: NodeAPI): void {
           pending = setImmediate(() => {
             pending = undefined;
             if (closed) return;
-            const payload = report();
-            if (payload) node.send({ topic: 'status', payload, _msgid: RED.util.generateId() });
+            try {
+              const payload = report();
+              if (payload) node.send({ topic: 'status', payload, _msgid: RED.util.generateId() });
+            } catch (err) {
+              node.error(err);
+            }
           });
         };
         connection.on('state', onChange);

@@ -9,12 +9,14 @@ import { AllTalkError, isAllTalkError } from '../../api/errors';
 import { DEFAULT_MAX_CHARACTERS, type TtsGenerateField } from '../../api/rules';
 import type { TtsGenerateResult } from '../../api/types';
 import { codePoints, type FormFields, validateText, validateTtsGenerate } from '../../api/validation';
-import { joinWavs, WavFormatError } from '../../api/wav';
-import { writeAudioFile } from '../../runtime/audio-file';
+import { type FileTarget, prepareTarget, targetFile, writeAudioFile } from '../../runtime/audio-file';
+import { checkWritable, handleInput, nodeLifetime, readMessage, safeText, writeOutput } from '../../runtime/input-handler';
 import { NodeBadge } from '../../runtime/node-badge';
+import type { ServerConnection } from '../../runtime/server-connection';
 import { splitText } from '../../runtime/text-splitter';
+import { WavPartsBuffer, WavPartsFile } from '../../runtime/wav-parts';
 import { serverConnection } from '../../runtime/worker-node';
-import { resolveRequest, type TtsDialog } from './tts-options';
+import { type OutputMode, resolveRequest, type TtsDialog } from './tts-options';
 
 interface TtsDef extends NodeDef, Partial<Record<TtsGenerateField, string>> {
   server: string;
@@ -22,16 +24,24 @@ interface TtsDef extends NodeDef, Partial<Record<TtsGenerateField, string>> {
   propertyType: string;
   maxCharacters: string | number;
   splitLongText: boolean;
+  /** With split long text: the longest text accepted in all, in characters (default 20000). */
+  maxTotalCharacters?: string | number;
   output: string;
   filePath: string;
 }
 
+/** What the message ends with in msg.alltalk.response etc. */
 interface Part {
   form: FormFields;
   result: TtsGenerateResult;
-  audio?: Buffer;
   contentType: string;
 }
+
+/** A split text up to this long is accepted unless the dialog says otherwise (about 10 parts). */
+const DEFAULT_MAX_TOTAL_CHARACTERS = 20_000;
+
+/** The properties alltalk-tts writes on the message. */
+const OUTPUT_KEYS = ['payload', 'url', 'urls', 'cacheUrl', 'filePath', 'contentType', 'alltalk', 'filename'] as const;
 
 export = function register(RED: NodeAPI): void {
   function AllTalkTts(this: Node, def: TtsDef) {
@@ -39,106 +49,77 @@ export = function register(RED: NodeAPI): void {
     const node = this;
     const connection = serverConnection(RED, def.server);
     const badge = new NodeBadge((s) => node.status(s), connection);
-    const lifetime = new AbortController();
-    const maxCharacters = Number(def.maxCharacters) >= 1 ? Math.floor(Number(def.maxCharacters)) : DEFAULT_MAX_CHARACTERS;
+    const lifetime = nodeLifetime();
+    const maxCharacters = wholeNumber(def.maxCharacters, DEFAULT_MAX_CHARACTERS);
+    const maxTotal = Math.max(maxCharacters, wholeNumber(def.maxTotalCharacters, DEFAULT_MAX_TOTAL_CHARACTERS));
     const split = def.splitLongText === true || (def.splitLongText as unknown) === 'true';
     const dialog: TtsDialog = { ...def };
+    const workingDirectory = (RED.settings as { fileWorkingDirectory?: string }).fileWorkingDirectory;
 
-    node.on('input', (msg: NodeMessageInFlow, send, done) => {
+    handleInput(node, async (msg, send) => {
       const received = Date.now();
-      if (!connection) {
-        badge.error('no server');
-        done(new Error('No AllTalk server is configured: choose one in the node\'s settings.'));
-        return;
+      if (!connection) throw new AllTalkError('validation', 'No AllTalk server is configured: choose one in the node\'s settings.');
+
+      // 1. Resolve and check everything before anything is sent.
+      const raw: unknown = await readMessage(() => def.propertyType === 'msg' || !def.propertyType
+        ? RED.util.getMessageProperty(msg, def.property || 'payload')
+        : evaluate(RED, node, def.property, def.propertyType, msg));
+      const { params, output, filePath } = await readMessage(() => resolveRequest(dialog, msg as unknown as Record<string, unknown>));
+      const text = validateText(raw, split ? Number.MAX_SAFE_INTEGER : maxCharacters);
+      if (split && codePoints(text) > maxTotal) throw tooLong(codePoints(text), maxTotal);
+      const texts = split && codePoints(text) > maxCharacters ? splitText(text, maxCharacters) : [text];
+      const ctx = { ...connection.validationContext(), maxCharacters };
+      const forms = texts.map((t) => validateTtsGenerate({ ...params, text_input: t }, ctx));
+      if (forms.length > 1 && output === 'url') {
+        throw new AllTalkError('validation',
+          `The text is longer than ${maxCharacters} characters and would be generated in ${forms.length} files, ` +
+            'but output "url" gives one URL. Use output buffer or file (the parts are joined), or shorten the text. ' +
+            'Nothing was sent to AllTalk.', { field: 'output', value: output, allowed: 'buffer or file for a split text' });
       }
-      let job: ReturnType<NodeBadge['job']> | undefined;
-      (async () => {
-        // 1. Resolve and check everything before anything is sent.
-        const raw: unknown = def.propertyType === 'msg' || !def.propertyType
-          ? RED.util.getMessageProperty(msg, def.property || 'payload')
-          : await evaluate(RED, node, def.property, def.propertyType, msg);
-        const { params, output, filePath } = resolveRequest(dialog, msg as unknown as Record<string, unknown>);
-        const text = validateText(raw, split ? Number.MAX_SAFE_INTEGER : maxCharacters);
-        const texts = split && codePoints(text) > maxCharacters ? splitText(text, maxCharacters) : [text];
-        const ctx = { ...connection.validationContext(), maxCharacters };
-        const forms = texts.map((t) => validateTtsGenerate({ ...params, text_input: t }, ctx));
-        if (forms.length > 1 && output === 'url') {
-          throw new AllTalkError('validation',
-            `The text is longer than ${maxCharacters} characters and would be generated in ${forms.length} files, ` +
-              'but output "url" gives one URL. Use output buffer or file (the parts are joined), or shorten the text. ' +
-              'Nothing was sent to AllTalk.', { field: 'output', value: output, allowed: 'buffer or file for a split text' });
-        }
-        if (forms.length > 1 && forms[0].output_file_timestamp !== 'true') {
-          // Without timestamps (ours or the server's default) every part would overwrite one file.
-          const base = forms[0].output_file_name ?? 'alltalk';
-          forms.forEach((f, i) => (f.output_file_name = `${base}_part${i + 1}`));
-        }
+      if (forms.length > 1 && forms[0].output_file_timestamp !== 'true') {
+        // Without timestamps (ours or the server's default) every part would overwrite one file.
+        const base = forms[0].output_file_name ?? 'alltalk';
+        forms.forEach((f, i) => (f.output_file_name = `${base}_part${i + 1}`));
+      }
+      checkWritable(msg, OUTPUT_KEYS, 'alltalk-tts');
+      const target = output === 'file' ? await prepareTarget(filePath as string, workingDirectory) : undefined;
 
-        // 2. Generate (and download) in the server's queue.
-        job = badge.job();
+      // 2. Generate (and download) in the server's queue.
+      const job = badge.job();
+      try {
         let startedAt = 0;
-        let generationMs = 0;
-        let downloadMs = 0;
-        const parts = await connection.runGeneration(async (signal) => {
+        const timing = { generationMs: 0, downloadMs: 0 };
+        const result = await connection.runGeneration(async (signal) => {
           startedAt = Date.now();
-          const done: Part[] = [];
-          for (const form of forms) {
-            const t0 = Date.now();
-            const result = await connection.client.ttsGenerateForm(form, { signal });
-            generationMs += Date.now() - t0;
-            const part: Part = { form, result, contentType: contentTypeFor(result.output_file_url, 'audio/wav') };
-            if (output !== 'url') {
-              const t1 = Date.now();
-              const audio = await connection.client.fetchAudio(result.output_file_url, { signal });
-              downloadMs += Date.now() - t1;
-              part.audio = audio.data;
-              part.contentType = contentTypeFor(result.output_file_url, audio.contentType);
-            }
-            done.push(part);
-          }
-          return done;
-        }, { signal: lifetime.signal, onPosition: (p) => job?.onPosition(p) });
+          return generate(connection, forms, output, target, signal, timing);
+        }, { signal: lifetime.signal, onPosition: (p) => job.onPosition(p) });
 
-        // 3. Build the output message.
+        // 3. The output message: the incoming one, enriched.
+        const { parts, audio, written } = result;
         const first = parts[0];
-        let audio: Buffer | undefined;
-        if (output !== 'url') {
-          audio = parts.length === 1 ? first.audio : joinParts(parts);
-        }
-        const out = msg as NodeMessageInFlow & Record<string, unknown>;
-        out.url = first.result.url;
-        out.urls = parts.map((p) => p.result.url);
-        out.cacheUrl = first.result.cacheUrl;
-        out.filePath = first.result.output_file_path;
-        out.contentType = first.contentType;
-        if (output === 'buffer') {
-          out.payload = audio;
-        } else if (output === 'url') {
-          out.payload = first.result.url;
-        } else {
-          const name = path.basename(new URL(first.result.url).pathname) || 'alltalk.wav';
-          const written = await writeAudioFile(filePath as string, audio as Buffer, name);
-          out.payload = written;
-          out.filename = written;
-        }
-        out.alltalk = {
-          request: forms.length === 1 ? forms[0] : forms,
-          response: parts.length === 1 ? responseOf(first) : parts.map(responseOf),
-          timing: { queuedMs: startedAt - received, generationMs, downloadMs },
-          bytes: audio ? audio.length : 0,
-          parts: parts.length,
+        const out: Record<string, unknown> = {
+          url: first.result.url,
+          urls: parts.map((p) => p.result.url),
+          cacheUrl: first.result.cacheUrl,
+          filePath: first.result.output_file_path,
+          contentType: first.contentType,
+          payload: output === 'buffer' ? audio : output === 'url' ? first.result.url : written,
+          alltalk: {
+            request: forms.length === 1 ? forms[0] : forms,
+            response: parts.length === 1 ? responseOf(first) : parts.map(responseOf),
+            timing: { queuedMs: startedAt - received, ...timing },
+            bytes: result.bytes,
+            parts: parts.length,
+          },
         };
+        if (written) out.filename = written;
+        writeOutput(msg, out);
+      } finally {
         job.finish();
-        badge.done(Date.now() - received);
-        send(out);
-        done();
-      })().catch((err: unknown) => {
-        job?.finish();
-        const e = err as Error;
-        badge.error(isAllTalkError(e) ? e.shortReason : e.message || 'failed');
-        done(e);
-      });
-    });
+      }
+      badge.done(Date.now() - received);
+      send(msg);
+    }, (err) => badge.error(isAllTalkError(err) ? err.shortReason : safeText(err.message) || 'failed'));
 
     node.on('close', (_removed: boolean, done: () => void) => {
       lifetime.abort(new AllTalkError('aborted', 'The node was stopped (flow redeployed or Node-RED stopping).'));
@@ -150,26 +131,94 @@ export = function register(RED: NodeAPI): void {
   RED.nodes.registerType('alltalk-tts', AllTalkTts as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
 };
 
+interface Generated {
+  parts: Part[];
+  audio?: Buffer;
+  written?: string;
+  bytes: number;
+}
+
+/**
+ * Generates every part in order and fetches its audio: one part as it comes, several joined as
+ * they arrive (in memory, or straight into the file), within the configured audio limit.
+ */
+async function generate(
+  connection: ServerConnection,
+  forms: FormFields[],
+  output: OutputMode,
+  target: FileTarget | undefined,
+  signal: AbortSignal,
+  timing: { generationMs: number; downloadMs: number },
+): Promise<Generated> {
+  const client = connection.client;
+  const parts: Part[] = [];
+  let joined: WavPartsBuffer | WavPartsFile | undefined;
+  let single: Buffer | undefined;
+  try {
+    for (const form of forms) {
+      const t0 = Date.now();
+      const result = await client.ttsGenerateForm(form, { signal });
+      timing.generationMs += Date.now() - t0;
+      const part: Part = { form, result, contentType: contentTypeFor(result.output_file_url, 'audio/wav') };
+      parts.push(part);
+      if (output === 'url') continue;
+      const t1 = Date.now();
+      const audio = await client.fetchAudio(result.output_file_url, { signal });
+      timing.downloadMs += Date.now() - t1;
+      part.contentType = contentTypeFor(result.output_file_url, audio.contentType);
+      if (forms.length === 1) {
+        single = audio.data;
+        break;
+      }
+      if (part.contentType !== 'audio/wav') throw notJoinable(forms.length, part.contentType);
+      joined ??= target
+        ? new WavPartsFile(targetFile(target, defaultName(result)), client.maxAudioBytes, forms.length)
+        : new WavPartsBuffer(client.maxAudioBytes, forms.length);
+      await joined.add(audio.data);
+    }
+    if (output === 'url') return { parts, bytes: 0 };
+    if (joined instanceof WavPartsFile) {
+      const written = await joined.finish();
+      return { parts, written, bytes: joined.bytes };
+    }
+    const audio = joined instanceof WavPartsBuffer ? joined.toBuffer() : (single as Buffer);
+    if (target) return { parts, written: await writeAudioFile(target, audio, defaultName(parts[0].result)), bytes: audio.length };
+    return { parts, audio, bytes: audio.length };
+  } catch (err) {
+    if (joined instanceof WavPartsFile) await joined.discard();
+    throw err;
+  }
+}
+
+/** The server's file name, for a file written into a folder. */
+function defaultName(result: TtsGenerateResult): string {
+  try {
+    return path.posix.basename(new URL(result.url).pathname) || 'alltalk.wav';
+  } catch {
+    return 'alltalk.wav';
+  }
+}
+
 function responseOf(p: Part): Record<string, unknown> {
   const { status, output_file_path, output_file_url, output_cache_url } = p.result;
   return { status, output_file_path, output_file_url, output_cache_url };
 }
 
-function joinParts(parts: Part[]): Buffer {
-  const nonWav = parts.find((p) => p.contentType !== 'audio/wav');
-  if (nonWav) {
-    throw new AllTalkError('invalid-response',
-      `The long text was generated in ${parts.length} parts, but the server sends ${nonWav.contentType} (it transcodes its output), ` +
-        'which cannot be joined here. Use output "url", shorten the text, or turn transcoding off in AllTalk.');
-  }
-  try {
-    return joinWavs(parts.map((p) => p.audio as Buffer));
-  } catch (err) {
-    if (err instanceof WavFormatError) {
-      throw new AllTalkError('invalid-response', `The parts of the long text could not be joined: ${err.message}.`);
-    }
-    throw err;
-  }
+function notJoinable(count: number, contentType: string): AllTalkError {
+  return new AllTalkError('invalid-response',
+    `The long text was generated in ${count} parts, but the server sends ${contentType} (it transcodes its output), ` +
+      'which cannot be joined here. Use output "url", shorten the text, or turn transcoding off in AllTalk.');
+}
+
+function tooLong(length: number, max: number): AllTalkError {
+  return new AllTalkError('validation', `The text is ${length} characters long; with "split long text" this node accepts at most ${max} ` +
+    'in all (set "Longest text" in the node to change it). Nothing was sent to AllTalk.',
+  { field: 'text', value: `${length} characters`, allowed: `at most ${max} characters` });
+}
+
+function wholeNumber(v: unknown, fallback: number): number {
+  const n = Number(v);
+  return Number.isFinite(n) && n >= 1 ? Math.floor(n) : fallback;
 }
 
 function evaluate(RED: NodeAPI, node: Node, value: string, type: string, msg: NodeMessageInFlow): Promise<unknown> {

@@ -6,7 +6,7 @@
  * uses its own default.
  */
 import * as path from 'node:path';
-import { AllTalkError } from '../../api/errors';
+import { AllTalkError, describeValue } from '../../api/errors';
 import { sanitizeOutputFileName, TTS_GENERATE_FIELDS, type TtsGenerateField } from '../../api/rules';
 
 export type OutputMode = 'buffer' | 'url' | 'file';
@@ -51,9 +51,9 @@ export function resolveRequest(dialog: TtsDialog, msg: Record<string, unknown>):
   }
 
   const outputRaw = !isBlank(dialog.output) ? dialog.output : !isBlank(fromMsg.output) ? fromMsg.output : 'buffer';
-  const output = String(outputRaw).trim().toLowerCase() as OutputMode;
+  const output = (typeof outputRaw === 'string' ? outputRaw.trim().toLowerCase() : '') as OutputMode;
   if (!OUTPUT_MODES.includes(output)) {
-    throw new AllTalkError('validation', `msg.alltalk.output is "${String(outputRaw)}": it must be buffer, url or file. Nothing was sent to AllTalk.`,
+    throw new AllTalkError('validation', `msg.alltalk.output is ${describeValue(outputRaw)}: it must be buffer, url or file. Nothing was sent to AllTalk.`,
       { field: 'output', value: outputRaw, allowed: 'buffer, url or file' });
   }
 

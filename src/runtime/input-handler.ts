@@ -1,0 +1,162 @@
+/**
+ * What every alltalk node's input handler is built on, so that no message can take Node-RED
+ * down or be left hanging:
+ * - handleInput(): each message ends exactly once, with done() or done(err), whatever the work
+ *   throws, and whatever send() or done() throw themselves;
+ * - readMessage(): what is thrown while reading a message (a getter that throws) becomes a clear
+ *   error before anything is sent;
+ * - checkWritable() / writeOutput(): a frozen message, or a read-only property, is refused before
+ *   anything is sent, rather than failing after the server did the work.
+ */
+import { setMaxListeners } from 'node:events';
+import type { Node, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { AllTalkError, isAllTalkError } from '../api/errors';
+
+export type Send = (msg: NodeMessage | (NodeMessage | NodeMessage[] | null)[]) => void;
+export type InputWork = (msg: NodeMessageInFlow, send: Send) => Promise<void> | void;
+
+/** A node's lifetime: aborted when it closes. Any number of queued messages may listen to it. */
+export function nodeLifetime(): AbortController {
+  const lifetime = new AbortController();
+  setMaxListeners(0, lifetime.signal);
+  return lifetime;
+}
+
+/**
+ * Registers `work` as the node's input handler. The message ends with done() when `work`
+ * resolves and with done(err) when it throws or rejects; `onError` (the badge) is told first.
+ */
+export function handleInput(node: Node, work: InputWork, onError?: (err: Error) => void): void {
+  node.on('input', (msg: NodeMessageInFlow, send: Send, done: (err?: Error) => void) => {
+    let ended = false;
+    const end = (err?: unknown) => {
+      if (ended) return;
+      ended = true;
+      const error = err === undefined ? undefined : toError(err);
+      if (error && onError) {
+        try {
+          onError(error);
+        } catch {
+          // a badge must never stop the message from ending
+        }
+      }
+      finish(node, msg, done, error);
+    };
+    let running: Promise<void>;
+    try {
+      running = Promise.resolve(work(msg, send));
+    } catch (err) {
+      running = Promise.reject(err);
+    }
+    running.then(() => end(), (err: unknown) => end(err ?? new Error('failed')));
+  });
+}
+
+function finish(node: Node, msg: NodeMessageInFlow, done: (err?: Error) => void, error: Error | undefined): void {
+  try {
+    if (error) done(error);
+    else done();
+  } catch (doneErr) {
+    // Node-RED could not handle this message itself (one without a prototype, or with a getter
+    // that throws when Catch or Complete nodes copy it): report on a plain copy, else log it.
+    const reported = error ?? toError(doneErr);
+    try {
+      node.error(reported, plainCopy(msg));
+    } catch {
+      try {
+        node.error(reported.message);
+      } catch {
+        // nothing more can be done
+      }
+    }
+  }
+}
+
+/** The message's own readable properties on an ordinary object. */
+function plainCopy(msg: unknown): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  try {
+    for (const key of Object.keys(msg as object)) {
+      try {
+        copy[key] = (msg as Record<string, unknown>)[key];
+      } catch {
+        // a getter that throws: left out
+      }
+    }
+  } catch {
+    // not even its keys can be read
+  }
+  return copy;
+}
+
+/** Whatever was thrown, as an Error with a message. */
+export function toError(err: unknown): Error {
+  if (err instanceof Error) return err;
+  return new Error(`failed: ${safeText(err)}`);
+}
+
+/** Text for any value, never throwing (symbols, objects without prototype, throwing toString). */
+export function safeText(value: unknown): string {
+  try {
+    if (typeof value === 'string') return value;
+    if (value instanceof Error) return value.message;
+    if (typeof value === 'symbol') return value.toString();
+    if (value && typeof value === 'object') return 'an object';
+    return String(value);
+  } catch {
+    return 'an unreadable value';
+  }
+}
+
+/**
+ * Runs `read`, which reads the incoming message. What it throws that is not already one of our
+ * errors (a getter that throws, a JSONata error) becomes a validation error: nothing was sent.
+ */
+export async function readMessage<T>(read: () => T | Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (isAllTalkError(err)) throw err;
+    throw new AllTalkError('validation', `The message could not be read: ${safeText(err)}. Nothing was sent to AllTalk.`);
+  }
+}
+
+/** True when `obj[key] = value` would work (no frozen object, read-only or setter-less property). */
+function canAssign(obj: object, key: string): boolean {
+  let o: object | null = obj;
+  while (o) {
+    const d = Object.getOwnPropertyDescriptor(o, key);
+    if (d) {
+      if (d.get || d.set) return d.set !== undefined;
+      return o === obj ? d.writable === true : d.writable === true && Object.isExtensible(obj);
+    }
+    o = Object.getPrototypeOf(o) as object | null;
+  }
+  return Object.isExtensible(obj);
+}
+
+/** Refuses, before anything is sent, a message that the output cannot be written to. */
+export function checkWritable(msg: object, keys: readonly string[], nodeType: string): void {
+  let bad: string | undefined;
+  try {
+    bad = keys.find((k) => !canAssign(msg, k));
+  } catch (err) {
+    throw new AllTalkError('validation', `The message cannot be inspected (${safeText(err)}). Nothing was sent to AllTalk.`);
+  }
+  if (bad !== undefined) {
+    throw new AllTalkError('validation',
+      `msg.${bad} cannot be written: the message is frozen or sealed, or msg.${bad} is read-only (a function node may have made it so). ` +
+        `${nodeType} puts its output there: pass it an ordinary message. Nothing was sent to AllTalk.`, { field: bad });
+  }
+}
+
+/** Writes the output properties; a setter that throws becomes a clear error. */
+export function writeOutput(msg: object, props: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(props)) {
+    try {
+      (msg as Record<string, unknown>)[key] = value;
+    } catch (err) {
+      throw new AllTalkError('validation', `The output could not be written to msg.${key}: ${safeText(err)}.`, { field: key });
+    }
+  }
+}
