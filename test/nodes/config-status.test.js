@@ -258,6 +258,26 @@ describe('alltalk-config and alltalk-status', function () {
     assert.equal(rules.body.ttsGenerate.speed.max, 2);
   });
 
+  it('the editor probe answers odd dialog values with a clear error, never a TypeError', async function () {
+    sim = await startSim();
+    await helper.load(nodes, statusFlow(sim));
+    const cases = [
+      [{ host: { evil: true }, port: sim.port }, 'validation', /host/],
+      [{ host: '127.0.0.1', port: sim.port, apiKeyHeader: 'X-API-Key:', credentials: { apiKey: 'k-1234' } }, 'validation', /not a valid HTTP header name/],
+      [{ host: '127.0.0.1', port: sim.port, credentials: { apiKey: 'k\u20ac1234' } }, 'validation', /outside Latin-1/],
+      [{ host: '127.0.0.1', port: sim.port, apiKeyHeader: { a: 1 }, credentials: { apiKey: 'k-1234' } }, 'validation', /header name/],
+      [{ protocol: 'https', host: '127.0.0.1', port: sim.port, timeout: 2 }, 'offline', /plain http port/],
+    ];
+    for (const [body, kind, message] of cases) {
+      const r = await helper.request().post('/alltalk/probe').send(body).expect(200);
+      assert.equal(r.body.ok, false, JSON.stringify(body));
+      assert.equal(r.body.kind, kind, r.body.error);
+      assert.match(r.body.error, message);
+      assert.ok(!/TypeError|is not a function/.test(r.body.error), r.body.error);
+      assert.ok(!r.body.error.includes('1234'), 'the key is never quoted');
+    }
+  });
+
   it('50 deploy/close cycles leave no timer, socket or listener behind', async function () {
     this.timeout(120000);
     sim = await startSim();
