@@ -4,11 +4,10 @@
  */
 import type { Readable } from 'node:stream';
 import { audioExtension, notAudioReason } from './audio-format';
-import { validationError } from './errors';
+import { type AllTalkError, validationError } from './errors';
 import { PLACEHOLDER_MODELS } from './rules';
 import { serverPath } from './server-path';
 import { openStream, type StreamOptions, streamToBuffer, streamToFile } from './streaming';
-import { preview } from './server-errors';
 import { type CallOptions, Transport, type TransportOptions } from './transport';
 import type {
   AudioDownload,
@@ -65,7 +64,17 @@ export class AllTalkClient {
 
   /** The absolute URL of a server path or URL, on the configured protocol/host/port. */
   audioUrl(url: string): string {
-    return `${this.origin}${serverPath(url, this.origin)}`;
+    return `${this.origin}${this.path(url)}`;
+  }
+
+  /** The request path for a path or URL the server sent (its errors redacted like every other). */
+  private path(url: unknown): string {
+    try {
+      return serverPath(url, this.origin);
+    } catch (err) {
+      const e = err as AllTalkError;
+      throw this.t.error(e.kind, e.message);
+    }
   }
 
   // ---- status calls -------------------------------------------------------------------------
@@ -75,7 +84,7 @@ export class AllTalkClient {
     const reply = await this.t.expectOk({ method: 'GET', path: '/api/ready', retry: 'read' }, opts);
     const text = reply.body.toString('utf8').trim();
     if (text === 'Ready' || text === 'Unloaded') return text;
-    throw this.t.invalid('/api/ready', `expected "Ready" or "Unloaded", got ${preview(text)}`);
+    throw this.t.invalid('/api/ready', `expected "Ready" or "Unloaded", got ${this.t.preview(text)}`);
   }
 
   /** GET /api/currentsettings, with every capability flag present (missing ones read as false). */
@@ -146,7 +155,7 @@ export class AllTalkClient {
       throw this.t.rejected(route, 'AllTalk is already changing the model; try again when it has finished.', data);
     }
     this.t.rejectOnErrorStatus(route, data);
-    throw this.t.invalid(route, `unexpected status ${preview(String(data.status))}`);
+    throw this.t.invalid(route, `unexpected status ${this.t.preview(String(data.status))}`);
   }
 
   /** POST /api/deepspeed?new_deepspeed_value=. Reloads the engine's start-up model. */
@@ -167,7 +176,7 @@ export class AllTalkClient {
     const message = typeof data.message === 'string' && data.message ? data.message : undefined;
     if (data.status === successStatus) return { status: successStatus, message, changed: true };
     if (data.status === 'success') return { status: 'success', message, changed: false };
-    throw this.t.invalid(route, `unexpected status ${preview(String(data.status))}`);
+    throw this.t.invalid(route, `unexpected status ${this.t.preview(String(data.status))}`);
   }
 
   /**
@@ -190,7 +199,7 @@ export class AllTalkClient {
     const data = this.t.json(route, reply);
     if (data.status !== 'generate-success') {
       this.t.rejectOnErrorStatus(route, data);
-      throw this.t.invalid(route, `status is ${preview(String(data.status))}, not "generate-success"`);
+      throw this.t.invalid(route, `status is ${this.t.preview(String(data.status))}, not "generate-success"`);
     }
     if (typeof data.output_file_url !== 'string' || !data.output_file_url) throw this.t.invalid(route, 'no output_file_url');
     const result: TtsGenerateResult = {
@@ -298,7 +307,7 @@ export class AllTalkClient {
    */
   async fetchAudio(url: string, opts: CallOptions = {}): Promise<AudioDownload> {
     if (typeof url !== 'string' || !url.trim()) throw validationError('url', url, 'the audio URL or path the server returned');
-    const path = serverPath(url, this.origin);
+    const path = this.path(url);
     const reply = await this.t.request({ method: 'GET', path, long: true, retry: 'read', maxBytes: this.t.maxAudioBytes, what: 'audio' }, opts);
     if (reply.status === 404) {
       throw this.t.httpError('GET', path, reply, `AllTalk at ${this.origin} has no audio file at ${path} (404). ` +

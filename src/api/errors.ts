@@ -93,18 +93,23 @@ export function validationError(field: string, value: unknown, allowed: string, 
 }
 
 export function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (value === undefined) return 'missing';
-  if (Buffer.isBuffer(value)) return `a Buffer (${value.length} bytes)`;
-  if (Array.isArray(value)) return `an array (${value.length} items)`;
-  if (typeof value === 'string') {
-    const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
-    return `"${shown}"`;
+  try {
+    if (value === null) return 'null';
+    if (value === undefined) return 'missing';
+    if (Buffer.isBuffer(value)) return `a Buffer (${value.length} bytes)`;
+    if (Array.isArray(value)) return `an array (${value.length} items)`;
+    if (typeof value === 'string') {
+      const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
+      return `"${shown}"`;
+    }
+    if (typeof value === 'object') return 'an object';
+    if (typeof value === 'function') return 'a function';
+    if (typeof value === 'symbol') return value.toString();
+    return String(value);
+  } catch {
+    // a revoked Proxy, say
+    return 'an unreadable value';
   }
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'function') return 'a function';
-  if (typeof value === 'symbol') return value.toString();
-  return String(value);
 }
 
 function errorCode(cause: unknown): string | undefined {

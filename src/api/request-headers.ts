@@ -70,7 +70,9 @@ export function buildHeaders(source: HeaderSource): CheckedHeaders {
     const name = checkHeaderName(rawName, `header name "${printable(String(rawName))}"`).toLowerCase();
     const value = checkHeaderValue(typeof rawValue === 'string' ? rawValue : String(rawValue), `value of the ${name} header`);
     headers[name] = value;
-    secrets.push(value, ...value.split(/\s+/));
+    // The whole value, and the token of a "<scheme> <token>" value (a proxy may quote either).
+    const words = value.trim().split(/\s+/);
+    secrets.push(value, words[words.length - 1]);
   }
   const auth = source.basicAuth;
   if (auth && (auth.username || auth.password)) {
@@ -80,7 +82,11 @@ export function buildHeaders(source: HeaderSource): CheckedHeaders {
     headers.authorization = `Basic ${token}`;
     secrets.push(token, pair, String(auth.password ?? ''));
   }
-  return { headers, secrets: secrets.filter((s) => s.length >= MIN_SECRET_LENGTH) };
+  // The forms a reply may quote them in: as sent, escaped inside JSON, percent-encoded.
+  const forms = secrets.flatMap((s) => [s, JSON.stringify(s).slice(1, -1), encodeURIComponent(s)]);
+  const unique = [...new Set(forms.filter((s) => s.length >= MIN_SECRET_LENGTH))];
+  // Longest first, so that a secret containing another is replaced whole.
+  return { headers, secrets: unique.sort((a, b) => b.length - a.length) };
 }
 
 /** Shorter values are not redacted: they would garble every message they happen to occur in. */

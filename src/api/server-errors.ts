@@ -57,6 +57,11 @@ export class ServerErrors {
     private readonly secrets: readonly string[],
   ) {}
 
+  /** A short quote of something the server sent, with our credentials redacted first. */
+  preview(text: string): string {
+    return preview(this.redact(text));
+  }
+
   /** Our own credential values replaced by "***". */
   redact(text: string): string {
     return this.secrets.length ? redact(text, this.secrets) : text;
@@ -106,6 +111,11 @@ export class ServerErrors {
     if (signal?.aborted || this.closed || code === 'UND_ERR_ABORTED' || (err as Error | null)?.name === 'AbortError') {
       return this.error('aborted', `The request ${method} ${route} to AllTalk at ${this.origin} was cancelled.`, details);
     }
+    if (code.startsWith('HPE_') || code === 'UND_ERR_HEADERS_OVERFLOW') {
+      // Something answers on that port, but not with HTTP an AllTalk server speaks.
+      return this.error('invalid-response', `AllTalk at ${this.origin} sent a reply that is not valid HTTP (${code}: ${text}) ` +
+        `to ${method} ${route}. Is another program answering on that port?`, details);
+    }
     if (code === 'UND_ERR_INVALID_ARG') {
       // Never offline and never retried: sending it again would be refused again.
       return this.error('validation', `The request ${method} ${route} to AllTalk at ${this.origin} could not be sent: ${text}. ` +
@@ -128,7 +138,8 @@ export class ServerErrors {
   }
 
   httpError(method: string, route: string, reply: ReplyLike, message?: string): AllTalkError {
-    const body = reply.body.toString('utf8');
+    // Redacted before anything is cut: a secret across a cut would otherwise show in part.
+    const body = this.redact(reply.body.toString('utf8'));
     const serverMessage = extractServerMessage(body);
     const text = message ?? `AllTalk at ${this.origin} answered ${reply.status} to ${method} ${route}` +
       (serverMessage ? `: ${serverMessage.replace(/\n/g, '; ')}` : '') + httpHint(route, reply.status);
@@ -147,7 +158,7 @@ export class ServerErrors {
     try {
       data = JSON.parse(text);
     } catch {
-      throw this.invalid(route, `not JSON: ${preview(text)}`);
+      throw this.invalid(route, `not JSON: ${this.preview(text)}`);
     }
     if (!data || typeof data !== 'object' || Array.isArray(data)) throw this.invalid(route, 'not a JSON object');
     return data as Record<string, unknown>;
@@ -156,13 +167,13 @@ export class ServerErrors {
   rejectOnErrorStatus(route: string, data: Record<string, unknown>): void {
     const status = data.status;
     if (status === 'error' || status === 'generate-failure' || status === 'model-failure') {
-      const msg = extractServerMessage(JSON.stringify(data)) ?? String(status);
+      const msg = extractServerMessage(this.redact(JSON.stringify(data))) ?? String(status);
       throw this.rejected(route, `AllTalk at ${this.origin} refused ${route}: ${msg}`, data);
     }
   }
 
   rejected(route: string, message: string, data: Record<string, unknown>): AllTalkError {
-    const body = JSON.stringify(data);
+    const body = this.redact(JSON.stringify(data));
     return this.error('rejected', message, { route, status: 200, serverMessage: extractServerMessage(body), body });
   }
 

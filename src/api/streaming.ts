@@ -41,6 +41,13 @@ export async function openStream(transport: Transport, params: StreamParams, opt
   const out = new PassThrough();
   let received = 0;
   let stall: NodeJS.Timeout | undefined;
+  // However steadily bytes trickle in, one stream may not take longer than the generation timeout.
+  const total = setTimeout(() => {
+    const seconds = Math.round(transport.generationTimeoutMs / 100) / 10;
+    fail(transport.error('timeout', `AllTalk at ${transport.origin} was still streaming after ${seconds} s (${received} bytes); ` +
+      'the stream was stopped. Raise the generation timeout for long texts.', { route: STREAM_ROUTE }));
+  }, transport.generationTimeoutMs);
+  total.unref();
   const armStall = () => {
     clearTimeout(stall);
     stall = setTimeout(() => {
@@ -52,28 +59,38 @@ export async function openStream(transport: Transport, params: StreamParams, opt
   };
   const fail = (err: AllTalkError) => {
     clearTimeout(stall);
+    clearTimeout(total);
     if (!body.destroyed) body.destroy();
     out.destroy(err);
   };
   const onAbort = () => fail(transport.cancelled('GET', STREAM_ROUTE));
-  if (opts.signal?.aborted) onAbort();
+  if (opts.signal?.aborted) {
+    clearTimeout(total);
+    body.destroy();
+    throw transport.cancelled('GET', STREAM_ROUTE);
+  }
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   armStall();
   body.on('data', (chunk: Buffer) => {
     received += chunk.length;
     armStall();
   });
-  body.on('end', () => clearTimeout(stall));
+  body.on('end', () => {
+    clearTimeout(stall);
+    clearTimeout(total);
+  });
   body.on('error', (err: Error) => {
     if (out.destroyed) return;
     const mapped = transport.transportError(err, { method: 'GET', path: STREAM_ROUTE, long: true }, timeout, opts.signal);
-    fail(mapped.kind === 'offline'
+    // After the 200 every broken body is the server giving up (a socket closed, a chunk cut off).
+    fail(mapped.kind === 'offline' || mapped.kind === 'invalid-response'
       ? transport.error('offline', `AllTalk at ${transport.origin} cut the audio stream short after ${received} bytes ` +
           '(the voice may not exist, or generation failed on the server).', { route: STREAM_ROUTE, cause: err })
       : mapped);
   });
   out.on('close', () => {
     clearTimeout(stall);
+    clearTimeout(total);
     opts.signal?.removeEventListener('abort', onAbort);
     if (!body.destroyed) body.destroy();
   });

@@ -5,7 +5,7 @@
  * through a temporary name so that a reader never sees half of it.
  */
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants, promises as fsp } from 'node:fs';
+import { constants as fsConstants, promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { AllTalkError } from '../api/errors';
 
@@ -17,6 +17,8 @@ export interface FileTarget {
 }
 
 const MAX_NAME_BYTES = 255;
+/** PATH_MAX on Linux, less the room for a temporary name. */
+const MAX_PATH_BYTES = 4000;
 
 function refuse(target: string, why: string): AllTalkError {
   const shown = JSON.stringify(target.length > 120 ? `${target.slice(0, 120)}…` : target).replace(/\\u0000/g, '\\0');
@@ -38,14 +40,17 @@ export async function prepareTarget(target: string, workingDirectory?: string): 
       throw refuse(target, `the name "${part.slice(0, 40)}…" is ${Buffer.byteLength(part)} bytes long; file systems allow ${MAX_NAME_BYTES}`);
     }
   }
+  if (Buffer.byteLength(resolved) > MAX_PATH_BYTES) {
+    throw refuse(target, `it is ${Buffer.byteLength(resolved)} bytes long; file systems allow about ${MAX_PATH_BYTES}`);
+  }
   const endsWithSeparator = /[\\/]$/.test(target);
-  const own = await fsp.stat(resolved).catch(() => undefined);
+  const own = await statOrMissing(target, resolved);
   if (own && !own.isDirectory() && endsWithSeparator) throw refuse(target, `${resolved} is a file, not a folder`);
   const isFolder = endsWithSeparator || own?.isDirectory() === true;
   // The nearest folder that exists must be a folder we can write to.
   let dir = isFolder ? resolved : path.dirname(resolved);
   for (;;) {
-    const st = await fsp.stat(dir).catch(() => undefined);
+    const st = await statOrMissing(target, dir);
     if (st) {
       if (!st.isDirectory()) throw refuse(target, `${dir} is a file, not a folder`);
       try {
@@ -60,6 +65,18 @@ export async function prepareTarget(target: string, workingDirectory?: string): 
     dir = up;
   }
   return { path: resolved, isFolder };
+}
+
+/** stat(), with "does not exist" as undefined and any other failure (a loop, no access) refused. */
+async function statOrMissing(target: string, p: string): Promise<Stats | undefined> {
+  try {
+    return await fsp.stat(p);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ENOTDIR') throw refuse(target, `part of ${p} is a file, not a folder`);
+    throw refuse(target, `${p} cannot be checked (${code ?? (err as Error).message})`);
+  }
 }
 
 /** The file a target stands for, with `defaultName` (the server's file name) inside a folder. */
@@ -90,9 +107,9 @@ export function temporaryName(file: string): string {
  */
 export async function writeAudioFile(target: FileTarget, data: Buffer, defaultName: string): Promise<string> {
   const file = targetFile(target, defaultName);
-  await fsp.mkdir(path.dirname(file), { recursive: true });
   const tmp = temporaryName(file);
   try {
+    await fsp.mkdir(path.dirname(file), { recursive: true });
     await fsp.writeFile(tmp, data);
     await fsp.rename(tmp, file);
   } catch (err) {

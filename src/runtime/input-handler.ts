@@ -109,16 +109,22 @@ export function safeText(value: unknown): string {
 }
 
 /**
- * Runs `read`, which reads the incoming message. What it throws that is not already one of our
- * errors (a getter that throws, a JSONata error) becomes a validation error: nothing was sent.
+ * Runs `read`, which reads the incoming message and checks what it found. What it throws that is
+ * not already one of our errors (a getter that throws, a revoked Proxy) becomes a validation
+ * error: nothing was sent. Synchronous on purpose: a Promise in a message is a value, never awaited.
  */
-export async function readMessage<T>(read: () => T | Promise<T>): Promise<T> {
+export function readMessage<T>(read: () => T): T {
   try {
-    return await read();
+    return read();
   } catch (err) {
-    if (isAllTalkError(err)) throw err;
-    throw new AllTalkError('validation', `The message could not be read: ${safeText(err)}. Nothing was sent to AllTalk.`);
+    throw unreadable(err);
   }
+}
+
+/** A failure while reading a message, as our validation error. */
+export function unreadable(err: unknown): AllTalkError {
+  if (isAllTalkError(err)) return err;
+  return new AllTalkError('validation', `The message could not be read: ${safeText(err)}. Nothing was sent to AllTalk.`);
 }
 
 /** True when `obj[key] = value` would work (no frozen object, read-only or setter-less property). */

@@ -280,6 +280,9 @@ export class ServerConnection extends EventEmitter {
         this.setState('busy', err.message);
         return;
       }
+      // Something answers, but not as AllTalk does (an HTML page, endless settings): not usable.
+      // The state says so; the caller (the status node, the editor's refresh) gets the error too.
+      if (err.kind === 'invalid-response' || err.kind === 'too-large') this.setState(this.startingOrOffline(), err.message);
       throw err;
     }
   }

@@ -62,7 +62,7 @@ export = function register(RED: NodeAPI): void {
 
     handleInput(node, async (msg, send) => {
       if (!connection) throw new AllTalkError('validation', 'No AllTalk server is configured: choose one in the node\'s settings.');
-      const refresh = await readMessage(() => msg.topic === 'refresh');
+      const refresh = readMessage(() => msg.topic === 'refresh');
       checkWritable(msg, ['payload'], 'alltalk-status');
       await check(refresh);
       const payload = report();

@@ -10,7 +10,7 @@ import { DEFAULT_MAX_CHARACTERS, type TtsGenerateField } from '../../api/rules';
 import type { TtsGenerateResult } from '../../api/types';
 import { codePoints, type FormFields, validateText, validateTtsGenerate } from '../../api/validation';
 import { type FileTarget, prepareTarget, targetFile, writeAudioFile } from '../../runtime/audio-file';
-import { checkWritable, handleInput, nodeLifetime, readMessage, safeText, writeOutput } from '../../runtime/input-handler';
+import { checkWritable, handleInput, nodeLifetime, readMessage, safeText, unreadable, writeOutput } from '../../runtime/input-handler';
 import { NodeBadge } from '../../runtime/node-badge';
 import type { ServerConnection } from '../../runtime/server-connection';
 import { splitText } from '../../runtime/text-splitter';
@@ -61,27 +61,10 @@ export = function register(RED: NodeAPI): void {
       if (!connection) throw new AllTalkError('validation', 'No AllTalk server is configured: choose one in the node\'s settings.');
 
       // 1. Resolve and check everything before anything is sent.
-      const raw: unknown = await readMessage(() => def.propertyType === 'msg' || !def.propertyType
-        ? RED.util.getMessageProperty(msg, def.property || 'payload')
-        : evaluate(RED, node, def.property, def.propertyType, msg));
-      const { params, output, filePath } = await readMessage(() => resolveRequest(dialog, msg as unknown as Record<string, unknown>));
-      const text = validateText(raw, split ? Number.MAX_SAFE_INTEGER : maxCharacters);
-      if (split && codePoints(text) > maxTotal) throw tooLong(codePoints(text), maxTotal);
-      const texts = split && codePoints(text) > maxCharacters ? splitText(text, maxCharacters) : [text];
-      const ctx = { ...connection.validationContext(), maxCharacters };
-      const forms = texts.map((t) => validateTtsGenerate({ ...params, text_input: t }, ctx));
-      if (forms.length > 1 && output === 'url') {
-        throw new AllTalkError('validation',
-          `The text is longer than ${maxCharacters} characters and would be generated in ${forms.length} files, ` +
-            'but output "url" gives one URL. Use output buffer or file (the parts are joined), or shorten the text. ' +
-            'Nothing was sent to AllTalk.', { field: 'output', value: output, allowed: 'buffer or file for a split text' });
-      }
-      if (forms.length > 1 && forms[0].output_file_timestamp !== 'true') {
-        // Without timestamps (ours or the server's default) every part would overwrite one file.
-        const base = forms[0].output_file_name ?? 'alltalk';
-        forms.forEach((f, i) => (f.output_file_name = `${base}_part${i + 1}`));
-      }
-      checkWritable(msg, OUTPUT_KEYS, 'alltalk-tts');
+      const raw = def.propertyType === 'msg' || !def.propertyType
+        ? readMessage(() => RED.util.getMessageProperty(msg, def.property || 'payload') as unknown)
+        : await evaluate(RED, node, def.property, def.propertyType, msg);
+      const { forms, output, filePath } = readMessage(() => prepare(connection, dialog, msg, raw, { maxCharacters, maxTotal, split }));
       const target = output === 'file' ? await prepareTarget(filePath as string, workingDirectory) : undefined;
 
       // 2. Generate (and download) in the server's queue.
@@ -130,6 +113,36 @@ export = function register(RED: NodeAPI): void {
 
   RED.nodes.registerType('alltalk-tts', AllTalkTts as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
 };
+
+interface Limits {
+  maxCharacters: number;
+  maxTotal: number;
+  split: boolean;
+}
+
+/** The checked requests for one message (nothing is sent when this throws). */
+function prepare(connection: ServerConnection, dialog: TtsDialog, msg: NodeMessageInFlow, raw: unknown, limits: Limits) {
+  const { maxCharacters, maxTotal, split } = limits;
+  const { params, output, filePath } = resolveRequest(dialog, msg as unknown as Record<string, unknown>);
+  const text = validateText(raw, split ? Number.MAX_SAFE_INTEGER : maxCharacters);
+  if (split && codePoints(text) > maxTotal) throw tooLong(codePoints(text), maxTotal);
+  const texts = split && codePoints(text) > maxCharacters ? splitText(text, maxCharacters) : [text];
+  const ctx = { ...connection.validationContext(), maxCharacters };
+  const forms = texts.map((t) => validateTtsGenerate({ ...params, text_input: t }, ctx));
+  if (forms.length > 1 && output === 'url') {
+    throw new AllTalkError('validation',
+      `The text is longer than ${maxCharacters} characters and would be generated in ${forms.length} files, ` +
+        'but output "url" gives one URL. Use output buffer or file (the parts are joined), or shorten the text. ' +
+        'Nothing was sent to AllTalk.', { field: 'output', value: output, allowed: 'buffer or file for a split text' });
+  }
+  if (forms.length > 1 && forms[0].output_file_timestamp !== 'true') {
+    // Without timestamps (ours or the server's default) every part would overwrite one file.
+    const base = forms[0].output_file_name ?? 'alltalk';
+    forms.forEach((f, i) => (f.output_file_name = `${base}_part${i + 1}`));
+  }
+  checkWritable(msg, OUTPUT_KEYS, 'alltalk-tts');
+  return { forms, output, filePath };
+}
 
 interface Generated {
   parts: Part[];
@@ -221,8 +234,13 @@ function wholeNumber(v: unknown, fallback: number): number {
   return Number.isFinite(n) && n >= 1 ? Math.floor(n) : fallback;
 }
 
+/** A typed-input value (flow, global, env, JSONata...). A Promise found there is a value, not awaited. */
 function evaluate(RED: NodeAPI, node: Node, value: string, type: string, msg: NodeMessageInFlow): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    RED.util.evaluateNodeProperty(value, type, node, msg, (err: Error | null, result: unknown) => (err ? reject(err) : resolve(result)));
-  });
+  return new Promise<{ value: unknown }>((resolve, reject) => {
+    try {
+      RED.util.evaluateNodeProperty(value, type, node, msg, (err: Error | null, result: unknown) => (err ? reject(unreadable(err)) : resolve({ value: result })));
+    } catch (err) {
+      reject(unreadable(err));
+    }
+  }).then((r) => r.value);
 }
