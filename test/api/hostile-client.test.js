@@ -1,0 +1,189 @@
+'use strict';
+// AllTalkClient against hostile set-ups on the client's side of the wire: header configuration
+// undici would refuse, a proxy that echoes our credentials, https against a plain http port, and
+// a pool whose requests never settle (the one fault injected with sinon).
+const assert = require('node:assert/strict');
+const util = require('node:util');
+const sinon = require('sinon');
+const { AllTalkClient, AllTalkError } = require('../../dist/api');
+const { harness, rejectsWith } = require('./helpers');
+const { FakeServer, assertClear, stillWorks, send, waitFor } = require('./fake-server');
+
+/** Asserts that `text` holds neither `secret` nor a telling piece of it (its first or last 8 characters). */
+function assertNoSecret(text, secret, where) {
+  const s = String(text ?? '');
+  for (const piece of [secret, secret.slice(0, 8), secret.slice(-8)]) {
+    assert.ok(!s.includes(piece), `${where} shows ${JSON.stringify(piece)} of the secret: ${s}`);
+  }
+}
+
+/** Every text of an error a user or a log may see. */
+function errorTexts(err) {
+  return { message: err.message, serverMessage: err.serverMessage, body: err.body, inspect: util.inspect(err, { depth: 4 }) };
+}
+
+describe('api/client against hostile configuration and proxies', function () {
+  this.timeout(20000);
+  const h = harness();
+  afterEach(() => sinon.restore());
+
+  async function fake(handler) {
+    const server = new FakeServer(handler);
+    await server.start();
+    h.cleanup(() => server.stop());
+    return server;
+  }
+
+  describe('header configuration undici would refuse: validation when the client is made', function () {
+    const SECRET = 'hunter2-s3cret-value';
+    const cases = [
+      ['a header name with a colon ("X-API-Key:")', { headers: { 'X-API-Key:': SECRET } }, /not a valid HTTP header name.*letters, digits and -/s],
+      ['a key with a euro sign', { headers: { 'X-API-Key': `${SECRET}€` } }, /outside Latin-1.*Retype it/s],
+      ['a key with a line break', { headers: { 'X-API-Key': `${SECRET}\nX-Injected: 1` } }, /line break.*Retype it/s],
+      ['a basic-auth username with a line break', { basicAuth: { username: 'admin\nX-Injected: 1', password: SECRET } }, /username.*line break.*Retype it/s],
+    ];
+    for (const [what, options, fix] of cases) {
+      it(`${what}: throws AllTalkError validation at once, says how to fix it, never shows the key`, function () {
+        let thrown;
+        assert.throws(() => new AllTalkClient({ host: '127.0.0.1', port: 9, ...options }), (err) => {
+          thrown = err;
+          return true;
+        });
+        assert.ok(thrown instanceof AllTalkError, `an AllTalkError, not ${thrown && thrown.stack}`);
+        assert.equal(thrown.kind, 'validation');
+        assert.match(thrown.message, fix);
+        assertNoSecret(util.inspect(thrown), SECRET, 'the error');
+        assert.ok(!util.inspect(thrown).includes('X-Injected'), 'the value after the line break is not shown either');
+      });
+    }
+  });
+
+  describe('a proxy that echoes our credentials', function () {
+    const KEY = 'k3y-0f-the-pr0xy-s3cret-value';
+    const USER = 'nodered';
+    const PASSWORD = 'pa55-w0rd-0f-the-pr0xy';
+    const TOKEN = Buffer.from(`${USER}:${PASSWORD}`).toString('base64');
+
+    /** The server refuses until `open` is set, echoing what it was sent. */
+    function echoing(page) {
+      const state = { open: false };
+      const handler = (req, res) => {
+        if (state.open) return false;
+        const auth = req.headers.authorization ?? 'none';
+        const decoded = auth.startsWith('Basic ') ? Buffer.from(auth.slice(6), 'base64').toString('utf8') : 'none';
+        return page(req, res, { key: req.headers['x-api-key'] ?? 'none', auth, decoded });
+      };
+      return { state, handler };
+    }
+
+    it('401 whose JSON echoes the API key: *** in message, serverMessage and body, never the key', async function () {
+      const { state, handler } = echoing((req, res, e) =>
+        send(res, 401, { detail: `Invalid API key "${e.key}" (Authorization: ${e.auth}) for ${req.url}` }));
+      const server = await fake(handler);
+      const client = h.client(server, { headers: { 'X-API-Key': KEY } });
+      const err = await rejectsWith(client.ready(), 'http');
+      assertClear(err, client);
+      assert.equal(err.status, 401);
+      for (const [where, text] of Object.entries(errorTexts(err))) {
+        if (where !== 'inspect') assert.match(text, /\*\*\*/, `${where} shows *** where the key was: ${text}`);
+        assertNoSecret(text, KEY, where);
+      }
+      state.open = true;
+      await stillWorks(client, server);
+    });
+
+    it('401 page echoing the basic-auth header and the decoded user:password: *** everywhere, never the password', async function () {
+      const { state, handler } = echoing((req, res, e) => send(res, 401,
+        `<html><body><h1>401 Unauthorized</h1><p>Authorization: ${e.auth}</p><p>You sent ${e.decoded}</p></body></html>`, 'text/html'));
+      const server = await fake(handler);
+      const client = h.client(server, { basicAuth: { username: USER, password: PASSWORD } });
+      const err = await rejectsWith(client.ready(), 'http');
+      assertClear(err, client);
+      assert.equal(err.status, 401);
+      for (const [where, text] of Object.entries(errorTexts(err))) {
+        if (where !== 'inspect') assert.match(text, /\*\*\*/, `${where} shows *** where the credentials were: ${text}`);
+        assertNoSecret(text, PASSWORD, where);
+        assertNoSecret(text, TOKEN, where);
+      }
+      state.open = true;
+      await stillWorks(client, server);
+    });
+
+    // Echoes that our own quoting cuts or escapes: the secret must not survive in pieces either.
+    const QUOTED = 'k3y"0f-the-pr0xy-s3cret-value';
+    const cut = [
+      ['a not-"Ready" text quoted up to 80 characters, the key at 70', KEY, 'invalid-response',
+        (res, e) => send(res, 200, `${'Proxy says hello. '.repeat(4).slice(0, 70)}${e.key} is not allowed here`, 'text/plain')],
+      ['a 401 text kept up to 300 characters as the server message, the key at 290', KEY, 'http',
+        (res, e) => send(res, 401, `${'Access denied. '.repeat(20).slice(0, 290)}${e.key} is not a valid key`, 'text/plain')],
+      ['a 401 JSON echo of a key with a quote (escaped as \\" in the body)', QUOTED, 'http',
+        (res, e) => send(res, 401, { detail: `Invalid API key ${e.key}` })],
+    ];
+    for (const [what, key, kind, page] of cut) {
+      it(`${what}: no piece of the key in the error`, async function () {
+        const { state, handler } = echoing((req, res, e) => req.url === '/api/ready' && page(res, e));
+        const server = await fake(handler);
+        const client = h.client(server, { headers: { 'X-API-Key': key } });
+        const err = await rejectsWith(client.ready(), kind);
+        assertClear(err, client);
+        for (const [where, text] of Object.entries(errorTexts(err))) assertNoSecret(text, key, where);
+        state.open = true;
+        await stillWorks(client, server);
+      });
+    }
+
+    it('an audio address that echoes the key: refused without showing it', async function () {
+      const { state, handler } = echoing((req, res, e) => req.url === '/api/tts-generate' &&
+        send(res, 200, { status: 'generate-success', output_file_path: '', output_file_url: `javascript:alert("${e.key}")` }));
+      const server = await fake(handler);
+      const client = h.client(server, { headers: { 'X-API-Key': KEY } });
+      const err = await rejectsWith(client.ttsGenerate({ text_input: 'Hi' }), 'invalid-response');
+      assertClear(err, client);
+      for (const [where, text] of Object.entries(errorTexts(err))) assertNoSecret(text, KEY, where);
+      state.open = true;
+      await stillWorks(client, server);
+    });
+  });
+
+  it('https against a plain http port: offline, "a plain http port", not a certificate problem', async function () {
+    const server = await fake();
+    const client = h.client(server, { protocol: 'https', retry: { retries: 0 } });
+    const err = await rejectsWith(client.ready(), 'offline');
+    assertClear(err, client);
+    assert.match(err.message, /plain http port/);
+    assert.doesNotMatch(err.message, /certificate/i);
+    // An https client can never work against this port: the next call fails the same way, at once.
+    const again = await rejectsWith(client.voices(), 'offline');
+    assert.match(again.message, /plain http port/);
+    const plain = h.client(server);
+    assert.equal(await plain.ready(), 'Ready', 'the server itself is fine over http');
+  });
+
+  describe('pool wedge, second line of defence (fault injection: undici never settles)', function () {
+    const cases = [
+      ['a status call', 'busy', (c) => c.ready()],
+      ['a generation', 'timeout', (c) => c.ttsGenerate({ text_input: 'Hello' })],
+    ];
+    for (const [what, kind, call] of cases) {
+      it(`${what} on a pool whose request never settles: ${kind} at the deadline, pool replaced, next call works`, async function () {
+        const server = await fake();
+        const client = h.client(server, { timeoutMs: 1000, generationTimeoutMs: 1000 });
+        if (!client.t) this.skip(); // before the transport was split out there was no pool to replace
+        assert.equal(await client.ready(), 'Ready');
+        const wedged = client.t.pool;
+        const stub = sinon.stub(wedged, 'request').callsFake(() => new Promise(() => {}));
+        const err = await rejectsWith(call(client), kind);
+        assertClear(err, client);
+        assert.match(err.message, /within 1 s/);
+        assert.equal(stub.callCount, 1);
+        await waitFor(() => client.t.poolReplacements === 1, 'the wedged pool to be replaced');
+        assert.notEqual(client.t.pool, wedged);
+        const asked = server.requests.length;
+        await stillWorks(client, server);
+        assert.equal(stub.callCount, 1, 'later calls go to the fresh pool');
+        assert.ok(server.requests.length > asked);
+        assert.equal(client.t.poolReplacements, 1);
+      });
+    }
+  });
+});
