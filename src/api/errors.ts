@@ -16,7 +16,7 @@ export type AllTalkErrorKind =
   | 'rejected'
   /** A reply that is not what the route returns. */
   | 'invalid-response'
-  /** Cancelled through an AbortSignal (node closed, redeploy). */
+  /** Cancelled (node closed, redeploy, a stop). */
   | 'aborted'
   /** Refused before sending: the value would be rejected by the server. */
   | 'validation'

@@ -1,5 +1,6 @@
 /** The AllTalk v2 client: no Node-RED imports here. */
 export * from './audio-format';
+export { Cancellation, type CancelSignal } from './cancellation';
 export * from './client';
 export * from './errors';
 export { checkHeaderName, checkHeaderValue } from './request-headers';

@@ -3,6 +3,7 @@
  * may quote the server or undici goes through redact(): our own credentials are never quoted
  * (a proxy may echo the Authorization header or API key in its 401 page).
  */
+import type { CancelSignal } from './cancellation';
 import { AllTalkError, extractServerMessage } from './errors';
 import { redact } from './request-headers';
 
@@ -101,7 +102,7 @@ export class ServerErrors {
       'the download was stopped. An AllTalk reply is never that big: is this an AllTalk v2 server?', { route: spec.path });
   }
 
-  transportError(err: unknown, spec: RouteSpec, timeoutMs: number, signal?: AbortSignal): AllTalkError {
+  transportError(err: unknown, spec: RouteSpec, timeoutMs: number, signal?: CancelSignal): AllTalkError {
     if (err instanceof AllTalkError) return err;
     const { method, path: route } = spec;
     const details = { route, cause: err };

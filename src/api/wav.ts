@@ -60,8 +60,12 @@ export function parseWav(buf: Buffer): WavInfo {
       const present = buf.length - body;
       const dataLength = size === 0 || size > present ? present : size;
       const bytesPerSecond = fmt.sampleRate * fmt.channels * (fmt.bitsPerSample / 8);
+      // Written out field by field: a spread here showed in the per-message profile.
       return {
-        ...fmt,
+        format: fmt.format,
+        channels: fmt.channels,
+        sampleRate: fmt.sampleRate,
+        bitsPerSample: fmt.bitsPerSample,
         dataOffset: body,
         dataLength,
         declaredDataLength: size,

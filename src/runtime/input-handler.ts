@@ -8,18 +8,19 @@
  * - checkWritable() / writeOutput(): a frozen message, or a read-only property, is refused before
  *   anything is sent, rather than failing after the server did the work.
  */
-import { setMaxListeners } from 'node:events';
 import type { Node, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { Cancellation } from '../api/cancellation';
 import { AllTalkError, isAllTalkError } from '../api/errors';
 
 export type Send = (msg: NodeMessage | (NodeMessage | NodeMessage[] | null)[]) => void;
 export type InputWork = (msg: NodeMessageInFlow, send: Send) => Promise<void> | void;
 
-/** A node's lifetime: aborted when it closes. Any number of queued messages may listen to it. */
-export function nodeLifetime(): AbortController {
-  const lifetime = new AbortController();
-  setMaxListeners(0, lifetime.signal);
-  return lifetime;
+/**
+ * A node's lifetime: aborted when it closes. Any number of queued messages may listen to it (an
+ * AbortSignal would warn of a leak past ten), and listening costs next to nothing.
+ */
+export function nodeLifetime(): Cancellation {
+  return new Cancellation();
 }
 
 /**

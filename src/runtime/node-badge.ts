@@ -40,8 +40,17 @@ export function shortText(text: string, max = 32): string {
   return oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;
 }
 
+/** A badge changes at most this often: the last change always shows, the ones between may not. */
+export const BADGE_INTERVAL_MS = 100;
+
 export class NodeBadge {
   private running = 0;
+  /** What was last shown, and what should show next (sent at the next allowed moment). */
+  private shown: Badge | undefined;
+  private wanted: Badge | (() => Badge | undefined) | undefined;
+  private shownAt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
   private waitingPositions = new Map<number, number>();
   private nextJob = 1;
   private readonly onState = (info: StateInfo) => this.set(stateBadge(info));
@@ -83,13 +92,18 @@ export class NodeBadge {
     };
   }
 
+  /** Shows what this node is doing; the badge is worked out when it is sent, not on every move. */
   private showActivity(): void {
-    if (this.running > 0) {
-      this.set({ fill: 'blue', shape: 'dot', text: 'generating…' });
-    } else if (this.waitingPositions.size > 0) {
-      this.set({ fill: 'yellow', shape: 'ring', text: `queued (${Math.min(...this.waitingPositions.values())})` });
-    }
+    this.set(this.activityBadge);
   }
+
+  private readonly activityBadge = (): Badge | undefined => {
+    if (this.running > 0) return { fill: 'blue', shape: 'dot', text: 'generating…' };
+    if (this.waitingPositions.size === 0) return undefined;
+    let first = Infinity;
+    for (const p of this.waitingPositions.values()) if (p < first) first = p;
+    return { fill: 'yellow', shape: 'ring', text: `queued (${first})` };
+  };
 
   get busy(): boolean {
     return this.running > 0 || this.waitingPositions.size > 0;
@@ -104,8 +118,32 @@ export class NodeBadge {
     this.set({ fill: 'red', shape: 'dot', text: shortText(`error: ${reason}`) });
   }
 
-  set(badge: Badge): void {
-    this.setStatus(badge);
+  /**
+   * Shows `badge`: at once when the last change is older than BADGE_INTERVAL_MS, else at the end
+   * of the interval (the latest badge wins). The same badge twice is sent once. A burst of
+   * messages, each moving every waiting one up the queue, would otherwise send thousands of
+   * status updates a second to every open editor.
+   */
+  set(badge: Badge | (() => Badge | undefined)): void {
+    if (this.closed) return;
+    this.wanted = badge;
+    if (this.timer) return;
+    const wait = this.shownAt + BADGE_INTERVAL_MS - Date.now();
+    if (wait <= 0) this.flush();
+    else this.timer = setTimeout(() => this.flush(), wait);
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    const wanted = this.wanted;
+    this.wanted = undefined;
+    const b = typeof wanted === 'function' ? wanted() : wanted;
+    if (!b || this.closed) return;
+    const s = this.shown;
+    if (s && s.fill === b.fill && s.shape === b.shape && s.text === b.text) return;
+    this.shown = b;
+    this.shownAt = Date.now();
+    this.setStatus(b);
   }
 
   /** Shows the server's current state again. */
@@ -114,6 +152,9 @@ export class NodeBadge {
   }
 
   close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     this.connection?.off('state', this.onState);
     this.setStatus({});
   }

@@ -3,11 +3,12 @@
  * LowVRAM): at most `concurrency` jobs run at once, in arrival order; beyond `limit` waiting
  * jobs a new one is refused at once. The AllTalk server has no generation lock of its own.
  */
+import type { CancelSignal } from '../api/cancellation';
 import { AllTalkError } from '../api/errors';
 
 export interface QueueJobOptions {
   /** Aborts the job while it waits or runs. */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   /** Told the job's place in line (1 = next) whenever it changes, and 0 when it starts. */
   onPosition?: (position: number) => void;
 }

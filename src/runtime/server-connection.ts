@@ -3,7 +3,8 @@
  * (connecting → ready | busy | offline), the cached settings/voices/RVC voices, refresh, the
  * health check and the generation queue. No Node-RED imports: the config node wraps it.
  */
-import { EventEmitter, setMaxListeners } from 'node:events';
+import { EventEmitter } from 'node:events';
+import { Cancellation, type CancelSignal } from '../api/cancellation';
 import { AllTalkClient, type AllTalkClientOptions, type CallOptions } from '../api/client';
 import { AllTalkError, isAllTalkError } from '../api/errors';
 import type { CurrentSettings } from '../api/types';
@@ -65,7 +66,7 @@ export interface ServerConnectionOptions extends AllTalkClientOptions {
 }
 
 export interface GenerationJobOptions extends QueueJobOptions {
-  signal?: AbortSignal;
+  signal?: CancelSignal;
 }
 
 /**
@@ -79,7 +80,7 @@ export class ServerConnection extends EventEmitter {
   readonly queue: RequestQueue;
   private info: StateInfo = { state: 'connecting', since: Date.now() };
   private data: ServerCache = { voices: [], rvcVoices: [], updatedAt: 0 };
-  private readonly lifetime = new AbortController();
+  private readonly lifetime = new Cancellation();
   private timer: NodeJS.Timeout | undefined;
   private startedAt = Date.now();
   private backoffMs = 0;
@@ -92,7 +93,6 @@ export class ServerConnection extends EventEmitter {
   constructor(options: ServerConnectionOptions) {
     super();
     this.setMaxListeners(0);
-    setMaxListeners(0, this.lifetime.signal);
     this.client = new AllTalkClient(options);
     this.pollIntervalMs = options.pollIntervalMs ?? 500;
     this.startupTimeoutMs = options.startupTimeoutMs ?? this.client.timeoutMs;
@@ -171,7 +171,7 @@ export class ServerConnection extends EventEmitter {
 
   /** Asks the server to reload its configuration (/api/reload_config), then pulls the cache again. */
   async refresh(): Promise<void> {
-    await this.client.reloadConfig({ signal: this.lifetime.signal });
+    await this.client.reloadConfig({ signal: this.lifetime });
     await this.checkNow();
   }
 
@@ -179,19 +179,15 @@ export class ServerConnection extends EventEmitter {
    * Runs generation-type work through the queue. The signal handed to `work` aborts when the
    * caller's signal does or when the connection closes.
    */
-  runGeneration<T>(work: (signal: AbortSignal) => Promise<T>, opts: GenerationJobOptions = {}): Promise<T> {
+  runGeneration<T>(work: (signal: CancelSignal) => Promise<T>, opts: GenerationJobOptions = {}): Promise<T> {
     if (this.disabledReason) return Promise.reject(new AllTalkError('validation', this.disabledReason));
-    // One controller per job, linked to the caller's and the connection's signals and unlinked
-    // when the job ends, so long-lived signals collect no listeners.
-    const job = new AbortController();
-    const sources = [this.lifetime.signal, ...(opts.signal ? [opts.signal] : [])];
-    const abort = () => job.abort(sources.find((s) => s.aborted)?.reason);
-    for (const s of sources) {
-      if (s.aborted) abort();
-      else s.addEventListener('abort', abort, { once: true });
-    }
+    // One cancellation per job, following the caller's and the connection's and unlinked when the
+    // job ends, so long-lived signals collect no listeners.
+    const job = new Cancellation();
+    const unlinkCaller = job.follow(opts.signal);
+    const unlinkConnection = job.follow(this.lifetime);
     return this.queue
-      .run(() => work(job.signal), { signal: job.signal, onPosition: opts.onPosition })
+      .run(() => work(job), { signal: job, onPosition: opts.onPosition })
       .then((value) => {
         this.answered();
         return value;
@@ -201,7 +197,8 @@ export class ServerConnection extends EventEmitter {
         throw err;
       })
       .finally(() => {
-        for (const s of sources) s.removeEventListener('abort', abort);
+        unlinkCaller();
+        unlinkConnection();
       });
   }
 
@@ -255,7 +252,7 @@ export class ServerConnection extends EventEmitter {
   }
 
   private async check(): Promise<void> {
-    const signal = this.lifetime.signal;
+    const signal = this.lifetime;
     try {
       const ready = await this.client.ready({ signal, retries: 0 });
       if (ready !== 'Ready') {

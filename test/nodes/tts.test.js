@@ -258,6 +258,8 @@ describe('alltalk-tts', function () {
       await helper.load(nodes, ttsFlow(sim));
       await ready(sim);
       const badge = watchStatus(helper.getNode('tts'));
+      // Badges change at most every 100 ms; after a quiet moment the next one shows at once.
+      await new Promise((r) => setTimeout(r, 150));
       const r = await run(msg({ payload: 'The washing machine is done.', topic: 'laundry', extra: 1 }));
       assert.ok(r.msg, r.error && r.error.message);
       const m = r.msg;

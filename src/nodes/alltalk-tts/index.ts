@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { contentTypeFor } from '../../api/audio-format';
+import type { CancelSignal } from '../../api/cancellation';
 import { AllTalkError, isAllTalkError } from '../../api/errors';
 import { DEFAULT_MAX_CHARACTERS, type TtsGenerateField } from '../../api/rules';
 import type { TtsGenerateResult } from '../../api/types';
@@ -75,7 +76,7 @@ export = function register(RED: NodeAPI): void {
         const result = await connection.runGeneration(async (signal) => {
           startedAt = Date.now();
           return generate(connection, forms, output, target, signal, timing);
-        }, { signal: lifetime.signal, onPosition: (p) => job.onPosition(p) });
+        }, { signal: lifetime, onPosition: (p) => job.onPosition(p) });
 
         // 3. The output message: the incoming one, enriched.
         const { parts, audio, written } = result;
@@ -127,8 +128,12 @@ function prepare(connection: ServerConnection, dialog: TtsDialog, msg: NodeMessa
   const text = validateText(raw, split ? Number.MAX_SAFE_INTEGER : maxCharacters);
   if (split && codePoints(text) > maxTotal) throw tooLong(codePoints(text), maxTotal);
   const texts = split && codePoints(text) > maxCharacters ? splitText(text, maxCharacters) : [text];
-  const ctx = { ...connection.validationContext(), maxCharacters };
-  const forms = texts.map((t) => validateTtsGenerate({ ...params, text_input: t }, ctx));
+  const ctx = connection.validationContext();
+  ctx.maxCharacters = maxCharacters;
+  const forms = texts.map((t) => {
+    params.text_input = t;
+    return validateTtsGenerate(params, ctx);
+  });
   if (forms.length > 1 && output === 'url') {
     throw new AllTalkError('validation',
       `The text is longer than ${maxCharacters} characters and would be generated in ${forms.length} files, ` +
@@ -160,7 +165,7 @@ async function generate(
   forms: FormFields[],
   output: OutputMode,
   target: FileTarget | undefined,
-  signal: AbortSignal,
+  signal: CancelSignal,
   timing: { generationMs: number; downloadMs: number },
 ): Promise<Generated> {
   const client = connection.client;

@@ -44,10 +44,13 @@ export function resolveRequest(dialog: TtsDialog, msg: Record<string, unknown>):
   const fromMsg = msgAlltalk(msg);
   const params: Record<string, unknown> = {};
   for (const field of TTS_GENERATE_FIELDS) {
-    const short = SHORT_FORMS[field];
-    const candidates = [dialog[field], fromMsg[field], short ? msg[short] : undefined];
-    const value = candidates.find((v) => !isBlank(v));
-    if (value !== undefined) params[field] = value;
+    let value = dialog[field];
+    if (isBlank(value)) value = fromMsg[field];
+    if (isBlank(value)) {
+      const short = SHORT_FORMS[field];
+      value = short ? msg[short] : undefined;
+    }
+    if (!isBlank(value)) params[field] = value;
   }
 
   const outputRaw = !isBlank(dialog.output) ? dialog.output : !isBlank(fromMsg.output) ? fromMsg.output : 'buffer';
