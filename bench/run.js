@@ -2,7 +2,9 @@
 'use strict';
 // Benchmarks (`npm run bench`): each compares our code with a baseline measured in the same run,
 // so the ratios mean something on a shared, noisy machine. Prints a table and writes
-// bench/results/latest.json.
+// bench/results/latest.json. The burst rows compare with a limit instead (baseline = the
+// configured concurrency, ours = the most generations the server saw at once); a row whose
+// check fails is marked **FAIL** and the run exits with code 1.
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -10,6 +12,8 @@ const { performance } = require('node:perf_hooks');
 const { AllTalkClient, encodeWav, joinWavs } = require('../dist/api');
 const { RequestQueue } = require('../dist/runtime/request-queue');
 const { spawn } = require('node:child_process');
+const { nodePath } = require('./node-path');
+const { burst } = require('./burst');
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -146,11 +150,19 @@ async function main() {
   } finally {
     await sim.stop();
   }
+  // Real Node-RED processes against the fake AllTalk (bench/fake-alltalk.js), each in its own process.
+  results.push(...await nodePath());
+  results.push(...await burst());
   const rows = results.map((r) => `| ${r.name} | ${r.baseline.toFixed(2)} | ${r.ours.toFixed(2)} | ${r.ratio.toFixed(2)} | ${r.note} |`);
   console.log(['| benchmark | baseline | ours | ratio | compared |', '|---|---:|---:|---:|---|', ...rows].join('\n'));
   const dir = path.join(__dirname, 'results');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, results }, null, 2));
+  const failed = results.filter((r) => r.failed);
+  if (failed.length) {
+    console.error(`FAILED: ${failed.map((r) => r.name).join('; ')}`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((err) => {

@@ -1,0 +1,189 @@
+'use strict';
+// A fake AllTalk server that answers at once, for the benchmarks. Run as its own process
+// (startFakeAllTalk() forks this file) so its CPU is not counted as ours.
+//
+// Routes: GET /api/ready, /api/currentsettings, /api/voices, /api/rvcvoices,
+// POST /api/tts-generate, GET /audio/out.wav, and the admin routes
+//   GET  /__stats  -> { requests: { 'METHOD /path': n }, inFlight, maxInFlight, delayMs }
+//   POST /__reset  -> zeroes the counters and the highest in-flight count
+//   POST /__delay  {"ms": n} -> every /api/tts-generate waits n ms before it answers.
+const http = require('node:http');
+const { fork } = require('node:child_process');
+
+/** The 24 keys of /api/currentsettings (shape of test/api/fixtures.js), an XTTS server. */
+const SETTINGS = {
+  engines_available: ['parler', 'piper', 'vits', 'xtts'],
+  current_engine_loaded: 'xtts',
+  models_available: [{ name: 'xtts - xttsv2_2.0.3' }],
+  current_model_loaded: 'xtts - xttsv2_2.0.3',
+  manufacturer_name: 'Coqui',
+  audio_format: 'wav',
+  deepspeed_capable: true,
+  deepspeed_available: false,
+  deepspeed_enabled: false,
+  generationspeed_capable: true,
+  generationspeed_set: 1,
+  lowvram_capable: true,
+  lowvram_enabled: false,
+  pitch_capable: false,
+  pitch_set: 0,
+  repetitionpenalty_capable: true,
+  repetitionpenalty_set: 10,
+  streaming_capable: true,
+  temperature_capable: true,
+  temperature_set: 0.75,
+  ttsengines_installed: true,
+  languages_capable: true,
+  multivoice_capable: true,
+  multimodel_capable: true,
+};
+
+/** A 44-byte PCM header and 4 KB of 16-bit mono 24 kHz samples. */
+function smallWav() {
+  const dataLength = 4096;
+  const wav = Buffer.alloc(44 + dataLength);
+  wav.write('RIFF', 0, 'ascii');
+  wav.writeUInt32LE(36 + dataLength, 4);
+  wav.write('WAVE', 8, 'ascii');
+  wav.write('fmt ', 12, 'ascii');
+  wav.writeUInt32LE(16, 16);
+  wav.writeUInt16LE(1, 20);
+  wav.writeUInt16LE(1, 22);
+  wav.writeUInt32LE(24000, 24);
+  wav.writeUInt32LE(48000, 28);
+  wav.writeUInt16LE(2, 32);
+  wav.writeUInt16LE(16, 34);
+  wav.write('data', 36, 'ascii');
+  wav.writeUInt32LE(dataLength, 40);
+  for (let i = 0; i < dataLength / 2; i++) wav.writeInt16LE(Math.round(8000 * Math.sin(i / 8)), 44 + 2 * i);
+  return wav;
+}
+
+function serve() {
+  const json = (o) => Buffer.from(JSON.stringify(o));
+  const replies = {
+    settings: json(SETTINGS),
+    voices: json({ status: 'success', voices: ['female_01.wav'] }),
+    rvcvoices: json({ status: 'success', rvcvoices: ['Disabled'] }),
+    generated: json({ status: 'generate-success', output_file_path: '/x/out.wav', output_file_url: '/audio/out.wav', output_cache_url: '/audiocache/out.wav' }),
+    wav: smallWav(),
+  };
+  let requests = {};
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let delayMs = 0;
+
+  const send = (res, status, body, type) => {
+    const headers = { 'content-length': body.length };
+    if (type) headers['content-type'] = type;
+    res.writeHead(status, headers);
+    res.end(body);
+  };
+
+  const server = http.createServer((req, res) => {
+    const url = req.url.split('?')[0];
+    const key = `${req.method} ${url}`;
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    if (key === 'POST /api/tts-generate') {
+      inFlight++;
+      if (inFlight > maxInFlight) maxInFlight = inFlight;
+      let ended = false;
+      const end = () => {
+        if (!ended) inFlight--;
+        ended = true;
+      };
+      res.once('finish', end);
+      res.once('close', end);
+    }
+    req.on('end', () => {
+      if (!url.startsWith('/__')) requests[key] = (requests[key] || 0) + 1;
+      switch (key) {
+        case 'GET /api/ready':
+          return send(res, 200, Buffer.from('Ready'));
+        case 'GET /api/currentsettings':
+          return send(res, 200, replies.settings, 'application/json');
+        case 'GET /api/voices':
+          return send(res, 200, replies.voices, 'application/json');
+        case 'GET /api/rvcvoices':
+          return send(res, 200, replies.rvcvoices, 'application/json');
+        case 'POST /api/tts-generate': {
+          const body = new URLSearchParams(Buffer.concat(chunks).toString());
+          if (!body.get('text_input')) return send(res, 400, json({ detail: 'text_input missing' }), 'application/json');
+          if (delayMs > 0) return void setTimeout(() => send(res, 200, replies.generated, 'application/json'), delayMs);
+          return send(res, 200, replies.generated, 'application/json');
+        }
+        case 'GET /audio/out.wav':
+          return send(res, 200, replies.wav, 'audio/x-wav');
+        case 'GET /__stats':
+          return send(res, 200, json({ requests, inFlight, maxInFlight, delayMs }), 'application/json');
+        case 'POST /__reset':
+          requests = {};
+          maxInFlight = inFlight;
+          return send(res, 200, json({ ok: true }), 'application/json');
+        case 'POST /__delay': {
+          const ms = Number(JSON.parse(Buffer.concat(chunks).toString() || '{}').ms);
+          delayMs = Number.isFinite(ms) && ms > 0 ? ms : 0;
+          return send(res, 200, json({ delayMs }), 'application/json');
+        }
+        default:
+          return send(res, 404, json({ detail: 'Not Found' }), 'application/json');
+      }
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, '127.0.0.1', () => {
+    const { port } = server.address();
+    if (process.send) process.send({ port });
+    else console.log(JSON.stringify({ port }));
+  });
+  const stop = () => server.close(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  // Forked by a bench: gone with it.
+  process.on('disconnect', () => process.exit(0));
+}
+
+/** Forks the fake server; resolves { port, url, stats(), reset(), delay(ms), stop() }. */
+function startFakeAllTalk() {
+  const { track } = require('./children');
+  const child = track(fork(__filename, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`fake AllTalk exited (${code}) before it listened`)));
+    child.once('message', ({ port }) => {
+      const url = `http://127.0.0.1:${port}`;
+      const call = async (method, route, body) => {
+        const r = await fetch(`${url}${route}`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+        if (!r.ok) throw new Error(`fake AllTalk ${method} ${route}: ${r.status}`);
+        return r.json();
+      };
+      resolve({
+        port,
+        url,
+        pid: child.pid,
+        stats: () => call('GET', '/__stats'),
+        reset: () => call('POST', '/__reset'),
+        delay: (ms) => call('POST', '/__delay', { ms }),
+        stop: () => stopChild(child),
+      });
+    });
+  });
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the child is gone. */
+function stopChild(child, signal = 'SIGTERM', graceMs = 5000) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+if (require.main === module) serve();
+
+module.exports = { startFakeAllTalk, stopChild, SETTINGS, smallWav };
