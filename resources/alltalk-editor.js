@@ -148,9 +148,11 @@
          */
         prepareTtsDialog: function (node, opts) {
             var prefix = '#node-input-';
+            var voicesList = opts.voicesList || '#alltalk-tts-voices';
+            var languageBlank = opts.languageBlank || 'server default';
             function applyRules(rules) {
                 var lang = $(prefix + 'language');
-                if (lang.length) { AllTalkEditor.fillSelect(lang, rules.languages, node.language, 'server default'); }
+                if (lang.length) { AllTalkEditor.fillSelect(lang, rules.languages, node.language, languageBlank); }
                 Object.keys(rules.ttsGenerate).forEach(function (field) {
                     var rule = rules.ttsGenerate[field];
                     var input = $(prefix + field);
@@ -164,9 +166,10 @@
                 var voices = (r && r.voices) || [];
                 AllTalkEditor._lastVoices = voices;
                 var rvc = (r && r.rvcVoices) || [];
-                $('#alltalk-tts-voices').empty().append(voices.map(function (v) { return $('<option>').val(v); }));
+                $(voicesList).empty().append(voices.map(function (v) { return $('<option>').val(v); }));
                 $('#alltalk-tts-rvcvoices').empty().append(rvc.map(function (v) { return $('<option>').val(v); }));
                 var settings = r && r.settings;
+                if (opts.onServer) { opts.onServer(r); }
                 AllTalkEditor.rules().then(function (rules) {
                     if (!rules || !rules.ttsGenerate) { return; }
                     Object.keys(rules.ttsGenerate).forEach(function (field) {
@@ -189,7 +192,7 @@
                 AllTalkEditor.serverData(id).then(applyServer);
             }
             // Until the rules arrive, the stored language is the only choice, so saving early keeps it.
-            AllTalkEditor.fillSelect($(prefix + 'language'), [], node.language, 'server default');
+            AllTalkEditor.fillSelect($(prefix + 'language'), [], node.language, languageBlank);
             AllTalkEditor.rules().then(function (rules) { if (rules && rules.ttsGenerate) { applyRules(rules); } });
             $('#node-input-server').on('change', load);
             $(opts.refreshButton).on('click', function (e) {
@@ -201,7 +204,7 @@
             $(opts.previewButton).on('click', function (e) {
                 e.preventDefault();
                 var id = $('#node-input-server').val();
-                var voice = $(prefix + 'character_voice_gen').val() || ((AllTalkEditor._lastVoices || [])[0]);
+                var voice = $(prefix + (opts.previewVoiceField || 'character_voice_gen')).val() || ((AllTalkEditor._lastVoices || [])[0]);
                 if (!voice) { RED.notify('Choose a voice first', 'warning'); return; }
                 AllTalkEditor.playAudio('alltalk/preview', {
                     server: AllTalkEditor.routeServer(id), voice: voice,

@@ -195,16 +195,20 @@ export function validateStreamParams(params: Partial<StreamParams>, ctx: Validat
   const language = toEnum(TTS_GENERATE_RULES.language, params.language ?? 'en');
   const voices = knownList(ctx.voices);
   if (voices && !voices.includes(voice)) {
-    throw validationError('voice', voice, `a voice the server has (${listPreview(voices)})`);
+    throw validationError('voice', voice, `a voice the server has (${listPreview(voices)})`,
+      `The voice "${voice}" is not one of the server's voices (${listPreview(voices)}). The server would start the stream ` +
+        'and then cut it off. Refresh the voice list if it was added recently. Nothing was sent to AllTalk.');
   }
   if (ctx.settings && ctx.settings.streaming_capable !== true) {
     throw new AllTalkError('validation',
-      `The loaded engine "${ctx.settings.current_engine_loaded}" cannot stream (streaming_capable is false). Nothing was sent to AllTalk.`,
+      `The loaded engine "${ctx.settings.current_engine_loaded}" cannot stream (streaming_capable is false): only XTTS with an ` +
+        '"xtts - …" model streams. Use alltalk-tts for this engine. Nothing was sent to AllTalk.',
       { field: 'streaming', allowed: 'an engine with streaming_capable' });
   }
   if (ctx.settings?.current_model_loaded?.startsWith('apitts')) {
     throw new AllTalkError('validation',
-      `The loaded model "${ctx.settings.current_model_loaded}" cannot stream; load an "xtts - …" model. Nothing was sent to AllTalk.`,
+      `The loaded model "${ctx.settings.current_model_loaded}" cannot stream: load an "xtts - …" model (alltalk-control, ` +
+        'load-model), or use alltalk-tts. Nothing was sent to AllTalk.',
       { field: 'streaming', allowed: 'an xtts model' });
   }
   const outputFile = params.output_file === undefined || params.output_file === '' ? 'stream_output' : String(params.output_file);

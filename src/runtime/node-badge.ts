@@ -1,8 +1,8 @@
 /**
  * The status badge every alltalk node shows. The same words everywhere:
  * yellow ring "connecting", green dot "ready", blue ring "busy", red ring "offline",
- * yellow ring "queued (n)", blue dot "generating…", green dot "done 1.8 s",
- * red dot "error: <short reason>".
+ * yellow ring "queued (n)", blue dot "generating…" (a stream: "streaming 3.4 s"), green dot
+ * "done 1.8 s", yellow dot "stopped", red dot "error: <short reason>".
  *
  * A node's own activity (queued, generating, done, error) shows until the server's state
  * changes; then the server's state shows, so all badges of one server agree.
@@ -58,6 +58,8 @@ export class NodeBadge {
   constructor(
     private readonly setStatus: SetStatus,
     private readonly connection?: ServerConnection,
+    /** The words shown while this node's work runs. */
+    private runningText = 'generating…',
   ) {
     if (connection) {
       connection.on('state', this.onState);
@@ -98,7 +100,7 @@ export class NodeBadge {
   }
 
   private readonly activityBadge = (): Badge | undefined => {
-    if (this.running > 0) return { fill: 'blue', shape: 'dot', text: 'generating…' };
+    if (this.running > 0) return { fill: 'blue', shape: 'dot', text: this.runningText };
     if (this.waitingPositions.size === 0) return undefined;
     let first = Infinity;
     for (const p of this.waitingPositions.values()) if (p < first) first = p;
@@ -112,6 +114,18 @@ export class NodeBadge {
   done(ms: number, detail?: string): void {
     if (this.busy) return this.showActivity();
     this.set({ fill: 'green', shape: 'dot', text: `done ${formatSeconds(ms)}${detail ? ` ${detail}` : ''}` });
+  }
+
+  /** New words for the running work ("streaming 3.4 s"); shown within the badge interval. */
+  progress(text: string): void {
+    this.runningText = text;
+    if (this.running > 0) this.showActivity();
+  }
+
+  /** The work was stopped on request (not an error). */
+  stopped(): void {
+    if (this.busy) return this.showActivity();
+    this.set({ fill: 'yellow', shape: 'dot', text: 'stopped' });
   }
 
   error(reason: string): void {

@@ -1,8 +1,14 @@
 /**
  * GET /api/tts-generate-streaming: XTTS streaming. A 200 `audio/wav` chunked response: a 44-byte
  * WAV header with RIFF size 36 and data size 0, then s16le 24 kHz mono chunks as they are
- * "generated". /api/stop-generation ends it early but cleanly; engine errors (unknown voice, an
- * `apitts` model...) happen after the headers and cut the connection.
+ * "generated". Engine errors (unknown voice, an `apitts` model...) happen after the headers and
+ * cut the connection.
+ *
+ * Real mode, as the real server: the stream loop never gives up the event loop while the client
+ * keeps up, so every other request (/api/ready, /api/stop-generation) waits until the stream ends,
+ * and the stream runs to full length. Only a client that reads slowly enough for the socket to
+ * push back lets other requests through, and so lets a stop take effect. Documented mode: a stop
+ * ends the stream early but cleanly.
  */
 import type { ServerResponse } from 'http';
 import { encodeSamples, streamingWavHeader } from '../api/wav';
@@ -105,6 +111,18 @@ export const getTtsGenerateStreaming: RouteHandler = async (host, ex) => {
   const cutAfter = host.takeStreamCut();
   let written = 0;
   let outcome = 'success' as GenerationOutcome;
+  // Real mode: the stream holds the server (see above) except while the socket pushes back.
+  const holdsServer = host.mode === 'real' && engine.blocking;
+  let release = holdsServer ? engine.gate.hold() : undefined;
+  const waitForClient = async (): Promise<void> => {
+    release?.();
+    release = undefined;
+    await waitForDrain(res);
+    if (holdsServer && !res.destroyed) {
+      await engine.gate.whenIdle();
+      release = engine.gate.hold();
+    }
+  };
   /** Writes a piece of body; false when the stream must end (cut, or the client went away). */
   const write = async (buf: Buffer): Promise<boolean> => {
     if (res.destroyed || res.writableEnded) return false;
@@ -117,28 +135,36 @@ export const getTtsGenerateStreaming: RouteHandler = async (host, ex) => {
       return false;
     }
     written += buf.length;
-    if (!res.write(buf)) await waitForDrain(res);
+    if (!res.write(buf)) await waitForClient();
     return !res.destroyed;
   };
 
-  const samples = await engine.synthesize({ text, voice, language, speed: 1.0 }, STREAM_SAMPLE_RATE);
-  let open = await write(streamingWavHeader(STREAM_SAMPLE_RATE));
-  const chunk = host.options.streamChunkSamples;
-  let sent = 0;
-  if (open) await host.sleep(host.options.minGenerationMs);
-  for (let offset = 0; open && offset < samples.length; offset += chunk) {
-    if (offset > 0) await host.sleep(host.options.streamChunkIntervalMs);
-    // A blocking generation elsewhere holds the event loop: the stream waits for it.
-    if (engine.blocking) await engine.gate.whenIdle();
-    if (engine.takeStop()) {
-      outcome = 'stopped';
-      break;
-    }
-    const piece = samples.subarray(offset, Math.min(samples.length, offset + chunk));
-    open = await write(encodeSamples(piece, 's16'));
-    if (open) sent += piece.length;
+  try {
+    await streamBody();
+  } finally {
+    release?.();
   }
-  if (!open && outcome === 'success') outcome = 'cut';
-  if (!res.destroyed && !res.writableEnded && outcome !== 'cut') res.end();
-  ticket.end(outcome, { audioSeconds: sent / STREAM_SAMPLE_RATE });
+
+  async function streamBody(): Promise<void> {
+    const samples = await engine.synthesize({ text, voice, language, speed: 1.0 }, STREAM_SAMPLE_RATE);
+    let open = await write(streamingWavHeader(STREAM_SAMPLE_RATE));
+    const chunk = host.options.streamChunkSamples;
+    let sent = 0;
+    if (open) await host.sleep(host.options.minGenerationMs);
+    for (let offset = 0; open && offset < samples.length; offset += chunk) {
+      if (offset > 0) await host.sleep(host.options.streamChunkIntervalMs);
+      // A blocking generation elsewhere holds the event loop: the stream waits for it.
+      if (engine.blocking && !release) await engine.gate.whenIdle();
+      if (engine.takeStop()) {
+        outcome = 'stopped';
+        break;
+      }
+      const piece = samples.subarray(offset, Math.min(samples.length, offset + chunk));
+      open = await write(encodeSamples(piece, 's16'));
+      if (open) sent += piece.length;
+    }
+    if (!open && outcome === 'success') outcome = 'cut';
+    if (!res.destroyed && !res.writableEnded && outcome !== 'cut') res.end();
+    ticket.end(outcome, { audioSeconds: sent / STREAM_SAMPLE_RATE });
+  }
 };

@@ -138,8 +138,8 @@ describe('api/client streaming', () => {
       assert.ok(gen.audioSeconds < sim.options.audioSecondsPerChar * 180, `${gen.audioSeconds} s of audio sent`);
     });
 
-    it('stop-generation ends an XTTS stream early but cleanly', async () => {
-      const sim = await h.sim({ streamChunkIntervalMs: 20, streamChunkSamples: 2400 });
+    it('stop-generation ends an XTTS stream early but cleanly (documented mode)', async () => {
+      const sim = await h.sim({ streamChunkIntervalMs: 20, streamChunkSamples: 2400, mode: 'documented' });
       const client = h.client(sim);
       const stream = await client.streamTts({ text: 'Stop me. '.repeat(20), voice: 'female_01.wav' });
       stream.once('data', () => { client.stopGeneration().catch(() => {}); });

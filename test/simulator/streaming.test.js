@@ -1,6 +1,7 @@
 'use strict';
 const assert = require('assert');
 const fs = require('fs');
+const http = require('http');
 const path = require('path');
 const { parseWav } = require('../../dist/api/wav');
 const { startSim, stopAll, request, postForm, rawRequest } = require('./helpers');
@@ -97,23 +98,6 @@ describe('simulator: streaming', function () {
       assert.strictEqual(r.complete, false);
     });
 
-    it('PUT /api/stop-generation ends the stream early with a valid, shorter body', async function () {
-      const text = 'This text is long enough to stream for a while, chunk after chunk after chunk, on and on.';
-      const full = Math.round(text.length * 0.05 * 24000) * 2 + 44;
-      let stopSent;
-      const r = await rawRequest(streamUrl(sim, text), {
-        onChunk: () => {
-          stopSent ??= fetch(`${sim.url}/api/stop-generation`, { method: 'PUT' }).then((res) => res.json());
-        },
-      });
-      assert.deepStrictEqual(await stopSent, { message: 'Cancelling current TTS generation' });
-      assert.strictEqual(r.complete, true, 'the chunked body ended properly');
-      assert.ok(r.body.length < full, `${r.body.length} < ${full}`);
-      assert.strictEqual(r.body.readUInt32LE(4), 36);
-      assert.strictEqual(sim.generations[sim.generations.length - 1].outcome, 'stopped');
-      assert.strictEqual(sim.engine.stopRequested, false, 'the flag is cleared by the stream');
-    });
-
     it('cutNextStream(n): the next stream is destroyed after n body bytes; the one after is whole', async function () {
       sim.cutNextStream(100);
       const cut = await rawRequest(streamUrl(sim, 'Hello there, this will be cut.'));
@@ -133,21 +117,84 @@ describe('simulator: streaming', function () {
       assert.strictEqual(r.complete, true);
       assert.strictEqual(r.body.length, 44 + Math.round(200 * 0.05 * 24000) * 2);
     });
+  });
 
-    it('does not hold other requests while streaming (it yields between chunks)', async function () {
-      const text = 'A long stream text that keeps going for quite some time, chunk by chunk by chunk.';
-      const slow = await startSim({ streamChunkSamples: 2400, streamChunkIntervalMs: 10 });
-      let readyDuringStream;
-      const stream = rawRequest(streamUrl(slow, text), {
+  describe('a stop, and other requests, while a stream runs', function () {
+    const text = 'This text is long enough to stream for a while, chunk after chunk after chunk, on and on.';
+    const full = () => Math.round(text.length * sim.options.audioSecondsPerChar * 24000) * 2 + 44;
+
+    it('real mode: a client that keeps up holds the server; /api/ready and the stop wait, the stream runs to full length', async function () {
+      let stopSent;
+      let readySent;
+      const r = await rawRequest(streamUrl(sim, text), {
         onChunk: () => {
-          readyDuringStream ??= fetch(`${slow.url}/api/ready`).then((res) => res.text());
+          stopSent ??= fetch(`${sim.url}/api/stop-generation`, { method: 'PUT' }).then((res) => res.json());
+          readySent ??= fetch(`${sim.url}/api/ready`).then((res) => res.text());
         },
       });
-      await stream;
+      assert.deepStrictEqual(await stopSent, { message: 'Cancelling current TTS generation' });
+      assert.strictEqual(await readySent, 'Ready');
+      assert.strictEqual(r.complete, true);
+      assert.strictEqual(r.body.length, full(), 'full length: the stop came too late');
+      const gen = sim.generations[sim.generations.length - 1];
+      assert.strictEqual(gen.outcome, 'success');
+      for (const route of ['/api/stop-generation', '/api/ready']) {
+        const q = sim.requests.find((x) => x.path === route);
+        assert.ok(q.startedAt >= gen.endedAt, `${route} was handled only after the stream ended`);
+      }
+      assert.strictEqual(sim.engine.stopRequested, false, 'a stop after the stream leaves no flag behind');
+    });
+
+    it('real mode: a reader that falls behind lets the stop through, and the stream ends early', async function () {
+      const big = await startSim({ audioSecondsPerChar: 1, streamChunkSamples: 4800, streamChunkIntervalMs: 0 });
+      const fullBig = 44 + 2 * 200 * 24000;
+      const result = await new Promise((resolve, reject) => {
+        http.get(streamUrl(big, 'x'.repeat(200)), (res) => {
+          let bytes = 0;
+          let paused = false;
+          res.on('data', (c) => {
+            bytes += c.length;
+            if (paused) return;
+            paused = true;
+            res.pause();
+            fetch(`${big.url}/api/stop-generation`, { method: 'PUT' }).then(() => res.resume(), reject);
+          });
+          res.on('end', () => resolve({ bytes, complete: res.complete }));
+          res.on('error', reject);
+        }).on('error', reject);
+      });
+      assert.strictEqual(result.complete, true, 'a clean, shorter body');
+      assert.ok(result.bytes < fullBig, `${result.bytes} < ${fullBig}`);
+      assert.strictEqual(big.generations[0].outcome, 'stopped');
+    });
+
+    it('documented mode: a stop ends the stream early with a valid, shorter body', async function () {
+      sim.mode = 'documented';
+      let stopSent;
+      const r = await rawRequest(streamUrl(sim, text), {
+        onChunk: () => {
+          stopSent ??= fetch(`${sim.url}/api/stop-generation`, { method: 'PUT' }).then((res) => res.json());
+        },
+      });
+      assert.deepStrictEqual(await stopSent, { message: 'Cancelling current TTS generation' });
+      assert.strictEqual(r.complete, true, 'the chunked body ended properly');
+      assert.ok(r.body.length < full(), `${r.body.length} < ${full()}`);
+      assert.strictEqual(r.body.readUInt32LE(4), 36);
+      assert.strictEqual(sim.generations[sim.generations.length - 1].outcome, 'stopped');
+      assert.strictEqual(sim.engine.stopRequested, false, 'the flag is cleared by the stream');
+    });
+
+    it('documented mode: other requests are answered while streaming', async function () {
+      sim.mode = 'documented';
+      let readyDuringStream;
+      await rawRequest(streamUrl(sim, text), {
+        onChunk: () => {
+          readyDuringStream ??= fetch(`${sim.url}/api/ready`).then((res) => res.text());
+        },
+      });
       assert.strictEqual(await readyDuringStream, 'Ready');
-      const ready = slow.requests.find((q) => q.path === '/api/ready');
-      const gen = slow.generations[0];
-      assert.ok(ready.finishedAt < gen.endedAt, 'ready answered before the stream ended');
+      const ready = sim.requests.find((q) => q.path === '/api/ready');
+      assert.ok(ready.finishedAt < sim.generations[0].endedAt, 'ready answered before the stream ended');
     });
   });
 

@@ -11,11 +11,12 @@ import { DEFAULT_MAX_CHARACTERS, type TtsGenerateField } from '../../api/rules';
 import type { TtsGenerateResult } from '../../api/types';
 import { codePoints, type FormFields, validateText, validateTtsGenerate } from '../../api/validation';
 import { type FileTarget, prepareTarget, targetFile, writeAudioFile } from '../../runtime/audio-file';
-import { checkWritable, handleInput, nodeLifetime, readMessage, safeText, unreadable, writeOutput } from '../../runtime/input-handler';
+import { checkWritable, handleInput, nodeLifetime, readMessage, safeText, writeOutput } from '../../runtime/input-handler';
 import { NodeBadge } from '../../runtime/node-badge';
 import type { ServerConnection } from '../../runtime/server-connection';
 import { splitText } from '../../runtime/text-splitter';
 import { WavPartsBuffer, WavPartsFile } from '../../runtime/wav-parts';
+import { readInput, wholeNumber } from '../../runtime/node-properties';
 import { serverConnection } from '../../runtime/worker-node';
 import { type OutputMode, resolveRequest, type TtsDialog } from './tts-options';
 
@@ -62,9 +63,7 @@ export = function register(RED: NodeAPI): void {
       if (!connection) throw new AllTalkError('validation', 'No AllTalk server is configured: choose one in the node\'s settings.');
 
       // 1. Resolve and check everything before anything is sent.
-      const raw = def.propertyType === 'msg' || !def.propertyType
-        ? readMessage(() => RED.util.getMessageProperty(msg, def.property || 'payload') as unknown)
-        : await evaluate(RED, node, def.property, def.propertyType, msg);
+      const raw = (await readInput(RED, node, def.property, def.propertyType, msg)).value;
       const { forms, output, filePath } = readMessage(() => prepare(connection, dialog, msg, raw, { maxCharacters, maxTotal, split }));
       const target = output === 'file' ? await prepareTarget(filePath as string, workingDirectory) : undefined;
 
@@ -232,20 +231,4 @@ function tooLong(length: number, max: number): AllTalkError {
   return new AllTalkError('validation', `The text is ${length} characters long; with "split long text" this node accepts at most ${max} ` +
     'in all (set "Longest text" in the node to change it). Nothing was sent to AllTalk.',
   { field: 'text', value: `${length} characters`, allowed: `at most ${max} characters` });
-}
-
-function wholeNumber(v: unknown, fallback: number): number {
-  const n = Number(v);
-  return Number.isFinite(n) && n >= 1 ? Math.floor(n) : fallback;
-}
-
-/** A typed-input value (flow, global, env, JSONata...). A Promise found there is a value, not awaited. */
-function evaluate(RED: NodeAPI, node: Node, value: string, type: string, msg: NodeMessageInFlow): Promise<unknown> {
-  return new Promise<{ value: unknown }>((resolve, reject) => {
-    try {
-      RED.util.evaluateNodeProperty(value, type, node, msg, (err: Error | null, result: unknown) => (err ? reject(unreadable(err)) : resolve({ value: result })));
-    } catch (err) {
-      reject(unreadable(err));
-    }
-  }).then((r) => r.value);
 }

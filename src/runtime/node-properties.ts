@@ -1,0 +1,29 @@
+/** Reading a node's configured input property and its numeric dialog fields. */
+import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
+import { readMessage, unreadable } from './input-handler';
+
+/**
+ * The value of the node's input property (a TypedInput: msg, flow, global, env, str, JSONata).
+ * What reading it throws becomes a validation error. The value comes wrapped ({ value }): a
+ * Promise or thenable found in a message is a value to refuse, never something to wait for.
+ */
+export function readInput(RED: NodeAPI, node: Node, property: string, propertyType: string, msg: NodeMessageInFlow): Promise<{ value: unknown }> {
+  if (propertyType === 'msg' || !propertyType) {
+    return new Promise<{ value: unknown }>((resolve) => {
+      resolve({ value: readMessage(() => RED.util.getMessageProperty(msg, property || 'payload') as unknown) });
+    });
+  }
+  return new Promise<{ value: unknown }>((resolve, reject) => {
+    try {
+      RED.util.evaluateNodeProperty(property, propertyType, node, msg, (err: Error | null, result: unknown) => (err ? reject(unreadable(err)) : resolve({ value: result })));
+    } catch (err) {
+      reject(unreadable(err));
+    }
+  });
+}
+
+/** A whole number of at least 1 from a dialog field, else `fallback`. */
+export function wholeNumber(v: unknown, fallback: number): number {
+  const n = Number(v);
+  return Number.isFinite(n) && n >= 1 ? Math.floor(n) : fallback;
+}
