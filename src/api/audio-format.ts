@@ -46,7 +46,8 @@ const SIGNATURES: Record<string, (b: Buffer) => boolean> = {
  * Why `data` is not audio of `format` (a file extension such as wav or mp3), or undefined when
  * it is. An unknown format must still look like one of the known ones.
  */
-export function notAudioReason(data: Buffer, format: string): string | undefined {
+export function notAudioReason(data: Buffer, format: string, redact: (text: string) => string = (t) => t): string | undefined {
+  const startOf = (d: Buffer) => quoteStart(d, redact);
   if (data.length === 0) return 'the body is empty';
   const f = format.toLowerCase();
   if (f === 'wav') {
@@ -68,9 +69,9 @@ function isWavHead(b: Buffer): boolean {
 }
 
 /** The first bytes, shown as text when they are text (an HTML or JSON page), else as hex. */
-function startOf(data: Buffer): string {
-  const head = data.subarray(0, 24);
-  const text = head.toString('latin1');
+function quoteStart(data: Buffer, redact: (text: string) => string): string {
+  // Redacted before it is cut: a secret across the cut would otherwise show in part.
+  const text = redact(data.subarray(0, 256).toString('latin1')).slice(0, 24);
   if (/^[\t\n\r\x20-\x7e]+$/.test(text)) return JSON.stringify(text.replace(/\s+/g, ' '));
-  return `bytes ${head.subarray(0, 8).toString('hex')}`;
+  return `bytes ${data.subarray(0, 8).toString('hex')}`;
 }

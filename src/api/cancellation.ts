@@ -1,9 +1,9 @@
 /**
- * A cheap stand-in for AbortController/AbortSignal. Node 20 takes microseconds to make an
- * AbortSignal and to add or remove its listeners; a message makes several (one per HTTP call, one
- * per queued job), which showed as a tenth of the package's cost per message. This has the shape
- * undici and our code listen to (aborted, reason, add/removeEventListener), and an AbortSignal
- * fits wherever a CancelSignal is asked for.
+ * A light stand-in for AbortController/AbortSignal, for the cancellations a message makes (one
+ * per HTTP call, one per queued job): an AbortSignal costs microseconds to make and to listen to,
+ * and warns of a leak past ten listeners. This has the shape undici and our code listen to
+ * (aborted, reason, add/removeEventListener), and an AbortSignal fits wherever a CancelSignal is
+ * asked for.
  */
 
 export interface CancelSignal {
@@ -17,11 +17,6 @@ export class Cancellation implements CancelSignal {
   aborted = false;
   reason: unknown = undefined;
   private listeners: Set<() => void> | undefined;
-
-  /** The signal to hand on (the object itself, as AbortController.signal would be). */
-  get signal(): CancelSignal {
-    return this;
-  }
 
   addEventListener(_type: 'abort', listener: () => void): void {
     if (this.aborted) return;

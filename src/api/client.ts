@@ -40,26 +40,26 @@ export type AllTalkClientOptions = TransportOptions;
 
 export class AllTalkClient {
   /** The HTTP layer: pool, deadlines, size limits and error mapping. */
-  readonly t: Transport;
+  readonly transport: Transport;
 
   constructor(options: AllTalkClientOptions = {}) {
-    this.t = new Transport(options);
+    this.transport = new Transport(options);
   }
 
   get origin(): string {
-    return this.t.origin;
+    return this.transport.origin;
   }
 
   get timeoutMs(): number {
-    return this.t.timeoutMs;
+    return this.transport.timeoutMs;
   }
 
   get generationTimeoutMs(): number {
-    return this.t.generationTimeoutMs;
+    return this.transport.generationTimeoutMs;
   }
 
   get maxAudioBytes(): number {
-    return this.t.maxAudioBytes;
+    return this.transport.maxAudioBytes;
   }
 
   /** The absolute URL of a server path or URL, on the configured protocol/host/port. */
@@ -70,10 +70,10 @@ export class AllTalkClient {
   /** The request path for a path or URL the server sent (its errors redacted like every other). */
   private path(url: unknown): string {
     try {
-      return serverPath(url, this.origin);
+      return serverPath(url, this.origin, (text) => this.transport.redact(text));
     } catch (err) {
       const e = err as AllTalkError;
-      throw this.t.error(e.kind, e.message);
+      throw this.transport.error(e.kind, e.message);
     }
   }
 
@@ -81,18 +81,18 @@ export class AllTalkClient {
 
   /** GET /api/ready: `Ready` (serving) or `Unloaded`. Refused → offline; a hang → busy. */
   async ready(opts: CallOptions = {}): Promise<ReadyText> {
-    const reply = await this.t.expectOk({ method: 'GET', path: '/api/ready', retry: 'read' }, opts);
+    const reply = await this.transport.expectOk({ method: 'GET', path: '/api/ready', retry: 'read' }, opts);
     const text = reply.body.toString('utf8').trim();
     if (text === 'Ready' || text === 'Unloaded') return text;
-    throw this.t.invalid('/api/ready', `expected "Ready" or "Unloaded", got ${this.t.preview(text)}`);
+    throw this.transport.invalid('/api/ready', `expected "Ready" or "Unloaded", got ${this.transport.preview(text)}`);
   }
 
   /** GET /api/currentsettings, with every capability flag present (missing ones read as false). */
   async currentSettings(opts: CallOptions = {}): Promise<CurrentSettings> {
     const route = '/api/currentsettings';
-    const data = this.t.json(route, await this.t.expectOk({ method: 'GET', path: route, retry: 'read' }, opts));
+    const data = this.transport.json(route, await this.transport.expectOk({ method: 'GET', path: route, retry: 'read' }, opts));
     if (typeof data.current_engine_loaded !== 'string') {
-      throw this.t.invalid(route, 'current_engine_loaded is missing');
+      throw this.transport.invalid(route, 'current_engine_loaded is missing');
     }
     return normaliseSettings(data);
   }
@@ -100,32 +100,32 @@ export class AllTalkClient {
   /** GET /api/voices. An engine without voices answers HTTP 200 with status "error": rejected. */
   async voices(opts: CallOptions = {}): Promise<string[]> {
     const route = '/api/voices';
-    const data = this.t.json(route, await this.t.expectOk({ method: 'GET', path: route, retry: 'read' }, opts));
-    this.t.rejectOnErrorStatus(route, data);
-    if (!isStringArray(data.voices)) throw this.t.invalid(route, 'no "voices" list');
+    const data = this.transport.json(route, await this.transport.expectOk({ method: 'GET', path: route, retry: 'read' }, opts));
+    this.transport.rejectOnErrorStatus(route, data);
+    if (!isStringArray(data.voices)) throw this.transport.invalid(route, 'no "voices" list');
     return data.voices;
   }
 
   /** GET /api/rvcvoices. The real server's key is `rvcvoices`; the documentation says `voices`. */
   async rvcVoices(opts: CallOptions = {}): Promise<string[]> {
     const route = '/api/rvcvoices';
-    const data = this.t.json(route, await this.t.expectOk({ method: 'GET', path: route, retry: 'read' }, opts));
-    this.t.rejectOnErrorStatus(route, data);
+    const data = this.transport.json(route, await this.transport.expectOk({ method: 'GET', path: route, retry: 'read' }, opts));
+    this.transport.rejectOnErrorStatus(route, data);
     const list = isStringArray(data.rvcvoices) ? data.rvcvoices : isStringArray(data.voices) ? data.voices : undefined;
-    if (!list) throw this.t.invalid(route, 'no "rvcvoices" list');
+    if (!list) throw this.transport.invalid(route, 'no "rvcvoices" list');
     return list;
   }
 
   /** GET /api/reload_config: the server re-reads its configuration files. */
   async reloadConfig(opts: CallOptions = {}): Promise<string> {
-    const reply = await this.t.expectOk({ method: 'GET', path: '/api/reload_config', retry: 'read' }, opts);
+    const reply = await this.transport.expectOk({ method: 'GET', path: '/api/reload_config', retry: 'read' }, opts);
     return reply.body.toString('utf8').trim();
   }
 
   /** PUT /api/stop-generation. Only an XTTS stream actually stops; the reply is always the same. */
   async stopGeneration(opts: CallOptions = {}): Promise<{ message: string }> {
     const route = '/api/stop-generation';
-    const data = this.t.json(route, await this.t.expectOk({ method: 'PUT', path: route, retry: 'read' }, opts));
+    const data = this.transport.json(route, await this.transport.expectOk({ method: 'PUT', path: route, retry: 'read' }, opts));
     return { message: typeof data.message === 'string' ? data.message : '' };
   }
 
@@ -142,20 +142,20 @@ export class AllTalkClient {
     if (models && models.length && !models.includes(ttsMethod)) {
       throw validationError('tts_method', ttsMethod, `one of the server's models: ${models.join(', ')}`);
     }
-    const reply = await this.t.request({ method: 'POST', path: route, query: { tts_method: ttsMethod }, long: true, retry: 'refused' }, opts);
+    const reply = await this.transport.request({ method: 'POST', path: route, query: { tts_method: ttsMethod }, long: true, retry: 'refused' }, opts);
     if (reply.status === 500) {
-      throw this.t.httpError('POST', route, reply,
+      throw this.transport.httpError('POST', route, reply,
         `AllTalk could not load model "${ttsMethod}" (HTTP 500): the name is unknown or the model failed to load. ` +
           'Check the model list; the server may now have no model loaded.');
     }
-    const data = this.t.json(route, this.t.ensureOk('POST', route, reply));
+    const data = this.transport.json(route, this.transport.ensureOk('POST', route, reply));
     if (data.status === 'model-success') return { status: 'model-success' };
-    if (data.status === 'model-failure') throw this.t.rejected(route, `AllTalk could not load model "${ttsMethod}" (model-failure).`, data);
+    if (data.status === 'model-failure') throw this.transport.rejected(route, `AllTalk could not load model "${ttsMethod}" (model-failure).`, data);
     if (typeof data.status === 'string' && data.status.startsWith('model-is')) {
-      throw this.t.rejected(route, 'AllTalk is already changing the model; try again when it has finished.', data);
+      throw this.transport.rejected(route, 'AllTalk is already changing the model; try again when it has finished.', data);
     }
-    this.t.rejectOnErrorStatus(route, data);
-    throw this.t.invalid(route, `unexpected status ${this.t.preview(String(data.status))}`);
+    this.transport.rejectOnErrorStatus(route, data);
+    throw this.transport.invalid(route, `unexpected status ${this.transport.preview(String(data.status))}`);
   }
 
   /** POST /api/deepspeed?new_deepspeed_value=. Reloads the engine's start-up model. */
@@ -170,13 +170,13 @@ export class AllTalkClient {
 
   private async toggle(route: string, param: string, successStatus: string, enabled: boolean, opts: CallOptions): Promise<ToggleResult> {
     if (typeof enabled !== 'boolean') throw validationError(param, enabled, 'true or false');
-    const reply = await this.t.expectOk({ method: 'POST', path: route, query: { [param]: String(enabled) }, long: true, retry: 'refused' }, opts);
-    const data = this.t.json(route, reply);
-    this.t.rejectOnErrorStatus(route, data);
+    const reply = await this.transport.expectOk({ method: 'POST', path: route, query: { [param]: String(enabled) }, long: true, retry: 'refused' }, opts);
+    const data = this.transport.json(route, reply);
+    this.transport.rejectOnErrorStatus(route, data);
     const message = typeof data.message === 'string' && data.message ? data.message : undefined;
     if (data.status === successStatus) return { status: successStatus, message, changed: true };
     if (data.status === 'success') return { status: 'success', message, changed: false };
-    throw this.t.invalid(route, `unexpected status ${this.t.preview(String(data.status))}`);
+    throw this.transport.invalid(route, `unexpected status ${this.transport.preview(String(data.status))}`);
   }
 
   /**
@@ -192,16 +192,16 @@ export class AllTalkClient {
   /** Sends form fields already checked by validateTtsGenerate. */
   async ttsGenerateForm(form: FormFields, opts: CallOptions = {}): Promise<TtsGenerateResult> {
     const route = '/api/tts-generate';
-    const reply = await this.t.expectOk(
+    const reply = await this.transport.expectOk(
       { method: 'POST', path: route, body: new URLSearchParams(form).toString(), contentType: 'application/x-www-form-urlencoded', long: true, retry: 'refused' },
       opts,
     );
-    const data = this.t.json(route, reply);
+    const data = this.transport.json(route, reply);
     if (data.status !== 'generate-success') {
-      this.t.rejectOnErrorStatus(route, data);
-      throw this.t.invalid(route, `status is ${this.t.preview(String(data.status))}, not "generate-success"`);
+      this.transport.rejectOnErrorStatus(route, data);
+      throw this.transport.invalid(route, `status is ${this.transport.preview(String(data.status))}, not "generate-success"`);
     }
-    if (typeof data.output_file_url !== 'string' || !data.output_file_url) throw this.t.invalid(route, 'no output_file_url');
+    if (typeof data.output_file_url !== 'string' || !data.output_file_url) throw this.transport.invalid(route, 'no output_file_url');
     const result: TtsGenerateResult = {
       status: 'generate-success',
       output_file_path: typeof data.output_file_path === 'string' ? data.output_file_path : '',
@@ -222,12 +222,12 @@ export class AllTalkClient {
    * here is the longest wait for the headers and the longest silence between chunks.
    */
   streamTts(params: StreamParams, opts: StreamOptions = {}): Promise<Readable> {
-    return openStream(this.t, params, opts);
+    return openStream(this.transport, params, opts);
   }
 
   /** Streams and collects the whole WAV, with the header's sizes written in. */
   streamTtsToBuffer(params: StreamParams, opts: StreamOptions = {}): Promise<Buffer> {
-    return streamToBuffer(this.t, params, opts);
+    return streamToBuffer(this.transport, params, opts);
   }
 
   /**
@@ -235,7 +235,7 @@ export class AllTalkClient {
    * reader never sees half a file. Resolves the number of bytes written.
    */
   streamTtsToFile(params: StreamParams, filePath: string, opts: StreamOptions = {}): Promise<number> {
-    return streamToFile(this.t, params, filePath, opts);
+    return streamToFile(this.transport, params, filePath, opts);
   }
 
   /**
@@ -245,21 +245,21 @@ export class AllTalkClient {
   async openaiSpeech(params: OpenAiSpeechParams, opts: CallOptions = {}): Promise<OpenAiSpeechResult> {
     const route = '/v1/audio/speech';
     const p = validateOpenAiSpeech(params);
-    const reply = await this.t.request(
-      { method: 'POST', path: route, body: JSON.stringify(p), contentType: 'application/json', long: true, retry: 'refused', maxBytes: this.t.maxAudioBytes, what: 'audio' },
+    const reply = await this.transport.request(
+      { method: 'POST', path: route, body: JSON.stringify(p), contentType: 'application/json', long: true, retry: 'refused', maxBytes: this.transport.maxAudioBytes, what: 'audio' },
       opts,
     );
     if (reply.status !== 200) {
       const plain500 = reply.status === 500 && reply.body.toString('utf8').trim() === 'Internal Server Error';
-      throw this.t.httpError('POST', route, reply, plain500
+      throw this.transport.httpError('POST', route, reply, plain500
         ? `AllTalk at ${this.origin} answered 500 to ${route} without details. Its OpenAI endpoint reports every ` +
             'problem that way: check that ffmpeg is installed on the AllTalk machine and that the OpenAI voice map names existing voices.'
         : undefined);
     }
     const contentType = headerValue(reply.headers['content-type']) ?? '';
-    const notAudio = notAudioReason(reply.body, p.response_format);
+    const notAudio = notAudioReason(reply.body, p.response_format, (text) => this.transport.redact(text));
     if (!contentType.startsWith('audio/') || notAudio) {
-      throw this.t.invalid(route, `expected ${p.response_format} audio, got ${contentType || 'no content type'}, ${reply.body.length} bytes: ${notAudio ?? 'not audio'}`);
+      throw this.transport.invalid(route, `expected ${p.response_format} audio, got ${contentType || 'no content type'}, ${reply.body.length} bytes: ${notAudio ?? 'not audio'}`);
     }
     return { audio: reply.body, contentType, format: p.response_format };
   }
@@ -268,7 +268,7 @@ export class AllTalkClient {
   async setOpenAiVoiceMap(map: OpenAiVoiceMap, opts: CallOptions & ValidationContext = {}): Promise<{ message: string }> {
     const route = '/api/openai-voicemap';
     const body = validateOpenAiVoiceMap(map, opts);
-    const data = this.t.json(route, await this.t.expectOk(
+    const data = this.transport.json(route, await this.transport.expectOk(
       { method: 'PUT', path: route, body: JSON.stringify(body), contentType: 'application/json', retry: 'refused' }, opts));
     return { message: typeof data.message === 'string' ? data.message : '' };
   }
@@ -284,13 +284,13 @@ export class AllTalkClient {
       if (!Number.isFinite(pitch) || pitch < -24 || pitch > 24) throw validationError('rvccharacter_pitch', params.rvccharacter_pitch, 'a number from -24 to 24');
       form.rvccharacter_pitch = String(pitch);
     }
-    const data = this.t.json(route, await this.t.expectOk(
+    const data = this.transport.json(route, await this.transport.expectOk(
       { method: 'POST', path: route, body: new URLSearchParams(form).toString(), contentType: 'application/x-www-form-urlencoded', long: true, retry: 'refused' },
       opts,
     ));
     if (data.status !== 'generate-success' || typeof data.output_file_url !== 'string') {
-      this.t.rejectOnErrorStatus(route, data);
-      throw this.t.invalid(route, 'no output_file_url');
+      this.transport.rejectOnErrorStatus(route, data);
+      throw this.transport.invalid(route, 'no output_file_url');
     }
     const url = this.audioUrl(data.output_file_url);
     return {
@@ -308,15 +308,15 @@ export class AllTalkClient {
   async fetchAudio(url: string, opts: CallOptions = {}): Promise<AudioDownload> {
     if (typeof url !== 'string' || !url.trim()) throw validationError('url', url, 'the audio URL or path the server returned');
     const path = this.path(url);
-    const reply = await this.t.request({ method: 'GET', path, long: true, retry: 'read', maxBytes: this.t.maxAudioBytes, what: 'audio' }, opts);
+    const reply = await this.transport.request({ method: 'GET', path, long: true, retry: 'read', maxBytes: this.transport.maxAudioBytes, what: 'audio' }, opts);
     if (reply.status === 404) {
-      throw this.t.httpError('GET', path, reply, `AllTalk at ${this.origin} has no audio file at ${path} (404). ` +
+      throw this.transport.httpError('GET', path, reply, `AllTalk at ${this.origin} has no audio file at ${path} (404). ` +
         'It may have been overwritten or deleted, or the server writes to another output folder.');
     }
-    this.t.ensureOk('GET', path, reply);
-    const notAudio = notAudioReason(reply.body, audioExtension(path) || 'any');
+    this.transport.ensureOk('GET', path, reply);
+    const notAudio = notAudioReason(reply.body, audioExtension(path) || 'any', (text) => this.transport.redact(text));
     if (notAudio) {
-      throw this.t.error('invalid-response', `AllTalk at ${this.origin} answered GET ${path} with something that is not audio ` +
+      throw this.transport.error('invalid-response', `AllTalk at ${this.origin} answered GET ${path} with something that is not audio ` +
         `(${notAudio}). Is a proxy or another program answering on that port?`, { route: path });
     }
     return { data: reply.body, contentType: headerValue(reply.headers['content-type']) ?? 'application/octet-stream', url: `${this.origin}${path}` };
@@ -324,11 +324,11 @@ export class AllTalkClient {
 
   /** Closes every socket; calls still in flight fail with `aborted`. */
   close(): Promise<void> {
-    return this.t.close();
+    return this.transport.close();
   }
 
   get isClosed(): boolean {
-    return this.t.isClosed;
+    return this.transport.isClosed;
   }
 }
 

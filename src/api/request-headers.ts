@@ -67,7 +67,7 @@ export function buildHeaders(source: HeaderSource): CheckedHeaders {
   for (const [rawName, rawValue] of Object.entries(source.headers ?? {})) {
     if (rawValue === undefined || rawValue === null) continue;
     if (typeof rawName === 'string' && !rawName.trim()) continue;
-    const name = checkHeaderName(rawName, `header name "${printable(String(rawName))}"`).toLowerCase();
+    const name = checkHeaderName(rawName).toLowerCase();
     const value = checkHeaderValue(typeof rawValue === 'string' ? rawValue : String(rawValue), `value of the ${name} header`);
     headers[name] = value;
     // The whole value, and the token of a "<scheme> <token>" value (a proxy may quote either).

@@ -15,8 +15,12 @@ const CLEAN = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*$/;
 /** What undici sends (it refuses anything else). */
 const SENDABLE = /^\/[\x21-\x7e]*$/;
 
-function invalid(origin: string, url: unknown, why: string): AllTalkError {
-  const shown = typeof url === 'string' ? JSON.stringify(url.length > 80 ? `${url.slice(0, 80)}…` : url) : typeof url;
+type Redact = (text: string) => string;
+
+function invalid(origin: string, url: unknown, why: string, redact: Redact): AllTalkError {
+  // Redacted before it is cut: a secret across the cut would otherwise show in part.
+  const clean = typeof url === 'string' ? redact(url) : '';
+  const shown = typeof url === 'string' ? JSON.stringify(clean.length > 80 ? `${clean.slice(0, 80)}…` : clean) : typeof url;
   return new AllTalkError('invalid-response',
     `AllTalk at ${origin} sent an audio address that cannot be used (${why}): ${shown}. Is this an AllTalk v2 server?`,
     { server: origin });
@@ -33,8 +37,8 @@ export function encodePath(path: string): string {
  * query; a relative one gets a leading slash; both are percent-encoded.
  * @throws AllTalkError invalid-response when nothing usable can be made of it.
  */
-export function serverPath(url: unknown, origin = 'the server'): string {
-  if (typeof url !== 'string' || !url.trim()) throw invalid(origin, url, 'it is empty or not text');
+export function serverPath(url: unknown, origin = 'the server', redact: Redact = (t) => t): string {
+  if (typeof url !== 'string' || !url.trim()) throw invalid(origin, url, 'it is empty or not text', redact);
   const trimmed = url.trim();
   let path: string;
   if (/^[a-z][a-z0-9+.-]*:/i.test(trimmed) || trimmed.startsWith('//')) {
@@ -42,9 +46,9 @@ export function serverPath(url: unknown, origin = 'the server'): string {
     try {
       u = new URL(trimmed.startsWith('//') ? `http:${trimmed}` : trimmed);
     } catch {
-      throw invalid(origin, url, 'a malformed URL');
+      throw invalid(origin, url, 'a malformed URL', redact);
     }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw invalid(origin, url, `a ${u.protocol} URL`);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw invalid(origin, url, `a ${u.protocol} URL`, redact);
     path = `${u.pathname}${u.search}`;
   } else {
     // A fragment is not part of a file name the server returned: '#' is encoded with the rest.
@@ -54,8 +58,8 @@ export function serverPath(url: unknown, origin = 'the server'): string {
   try {
     encoded = encodePath(path);
   } catch {
-    throw invalid(origin, url, 'it holds broken Unicode');
+    throw invalid(origin, url, 'it holds broken Unicode', redact);
   }
-  if (!SENDABLE.test(encoded)) throw invalid(origin, url, 'it cannot be sent as a request path');
+  if (!SENDABLE.test(encoded)) throw invalid(origin, url, 'it cannot be sent as a request path', redact);
   return encoded;
 }

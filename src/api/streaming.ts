@@ -5,14 +5,16 @@
  * `stallMs` is one too (measured by us, whatever the pool does).
  */
 import { createWriteStream, promises as fsp } from 'node:fs';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AllTalkError } from './errors';
+import type { CancelSignal } from './cancellation';
+import type { AllTalkError } from './errors';
 import type { StreamParams } from './types';
 import { megabytes } from './server-errors';
-import type { CallOptions, Transport } from './transport';
+import { removeQuietly, temporaryName } from './temp-file';
+import { type CallOptions, readLimited, type Transport } from './transport';
 import { validateStreamParams, type ValidationContext } from './validation';
-import { fixWavSizes, parseWav } from './wav';
+import { fixWavSizes, parseWav, WavFormatError } from './wav';
 
 export const STREAM_ROUTE = '/api/tts-generate-streaming';
 
@@ -34,7 +36,7 @@ export async function openStream(transport: Transport, params: StreamParams, opt
   const spec = { method: 'GET' as const, path: `${STREAM_ROUTE}?${streamQuery(p)}`, long: true, retry: 'refused' as const };
   const res = await transport.open(spec, { signal: opts.signal, timeoutMs: timeout });
   if (res.statusCode !== 200) {
-    const body = await collect(res.body as Readable, 64 * 1024).catch(() => Buffer.alloc(0));
+    const body = await readErrorBody(res.body as Readable, transport.timeoutMs, opts.signal);
     throw transport.httpError('GET', STREAM_ROUTE, { status: res.statusCode, headers: res.headers, body });
   }
   const body = res.body as Readable;
@@ -101,51 +103,81 @@ export async function openStream(transport: Transport, params: StreamParams, opt
 /** Streams and collects the whole WAV (at most the client's audio limit), header sizes written in. */
 export async function streamToBuffer(transport: Transport, params: StreamParams, opts: StreamOptions = {}): Promise<Buffer> {
   const stream = await openStream(transport, params, opts);
-  const data = await collect(stream, transport.maxAudioBytes).catch((err: unknown) => {
-    if (err instanceof RangeError) {
-      throw transport.error('too-large', `The audio stream from AllTalk at ${transport.origin} passed the limit of ` +
-        `${megabytes(transport.maxAudioBytes)}; it was stopped. Shorten the text, or raise "Max audio size" on the server configuration.`,
-      { route: STREAM_ROUTE });
-    }
-    throw err;
-  });
-  return fixWavSizes(data);
+  const data = await readLimited(stream, transport.maxAudioBytes);
+  if (!data) throw tooLarge(transport);
+  try {
+    return fixWavSizes(data);
+  } catch (err) {
+    throw notWav(transport, err);
+  }
 }
 
 /**
- * Streams to a file: written to `<file>.part`, the header's sizes fixed, then renamed, so a
- * reader never sees half a file. Resolves the number of bytes written.
+ * Streams to a file (at most the client's audio limit): written to a temporary name beside it,
+ * the header's sizes fixed, then renamed, so a reader never sees half a file. Resolves the
+ * number of bytes written.
  */
 export async function streamToFile(transport: Transport, params: StreamParams, filePath: string, opts: StreamOptions = {}): Promise<number> {
   const stream = await openStream(transport, params, opts);
-  const part = `${filePath}.part`;
+  const part = temporaryName(filePath);
+  let written = 0;
+  const limit = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      written += chunk.length;
+      callback(written > transport.maxAudioBytes ? tooLarge(transport) : null, chunk);
+    },
+  });
   try {
-    await pipeline(stream, createWriteStream(part));
-    await fixWavFileSizes(part);
+    await pipeline(stream, limit, createWriteStream(part));
+    try {
+      await fixWavFileSizes(part);
+    } catch (err) {
+      throw notWav(transport, err);
+    }
     await fsp.rename(part, filePath);
     return (await fsp.stat(filePath)).size;
   } catch (err) {
-    await fsp.rm(part, { force: true });
+    await removeQuietly(part);
     throw err;
   }
 }
 
-/** Reads a stream into one Buffer; past `max` bytes it is destroyed and a RangeError thrown. */
-function collect(stream: Readable, max: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
+function tooLarge(transport: Transport): AllTalkError {
+  return transport.error('too-large', `The audio stream from AllTalk at ${transport.origin} passed the limit of ` +
+    `${megabytes(transport.maxAudioBytes)}; it was stopped. Shorten the text, or raise "Max audio size" on the server configuration.`,
+  { route: STREAM_ROUTE });
+}
+
+function notWav(transport: Transport, err: unknown): unknown {
+  if (!(err instanceof WavFormatError)) return err;
+  return transport.error('invalid-response', `AllTalk at ${transport.origin} streamed something that is not WAV audio (${err.message}). ` +
+    'Is this an AllTalk v2 server?', { route: STREAM_ROUTE });
+}
+
+/**
+ * The body of an error reply to a stream request, for its message: at most 64 KB, and no longer
+ * than the status timeout or until the call is cancelled (the deadline of the request itself is
+ * over once the reply's headers came).
+ */
+function readErrorBody(body: Readable, timeoutMs: number, signal?: CancelSignal): Promise<Buffer> {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    stream.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        stream.destroy();
-        reject(new RangeError('too large'));
-        return;
-      }
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      if (!body.destroyed) body.destroy();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const timer = setTimeout(done, timeoutMs);
+    signal?.addEventListener('abort', done, { once: true });
+    body.on('data', (chunk: Buffer) => {
+      if (size >= 64 * 1024) return done();
       chunks.push(chunk);
+      size += chunk.length;
     });
-    stream.once('end', () => resolve(Buffer.concat(chunks, size)));
-    stream.once('error', reject);
+    body.once('end', done);
+    body.once('error', done);
   });
 }
 

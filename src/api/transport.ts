@@ -8,6 +8,7 @@
  * at its deadline anyway and the pool is replaced; calls still running on the old pool finish.
  */
 import type { Readable } from 'node:stream';
+import { isIPv6 } from 'node:net';
 import { Pool, type Dispatcher } from 'undici';
 import { Cancellation, type CancelSignal } from './cancellation';
 import { AllTalkError, validationError } from './errors';
@@ -105,13 +106,13 @@ export class Transport extends ServerErrors {
   readonly generationTimeoutMs: number;
   readonly maxAudioBytes: number;
   private pool: Pool;
-  /** Pools replaced because they stopped answering: closed gracefully, destroyed later. */
-  private readonly retired = new Set<Pool>();
+  /** Pools replaced because they stopped answering: closed gracefully, destroyed at the latest by their timer. */
+  private readonly retired = new Map<Pool, NodeJS.Timeout>();
   private readonly poolOptions: Pool.Options;
   private readonly headers: Record<string, string>;
   private readonly retry: RetryOptions;
   private replaced = 0;
-  /** Aborted by close(): ends calls in flight and back-off waits. */
+  /** Aborted by close(): ends back-off waits (calls in flight end as close() destroys the pools). */
   readonly lifetime = new Cancellation();
   /** The request headers, with each content type we send: made once, not per request. */
   private readonly headersByType = new Map<string, Record<string, string>>();
@@ -126,12 +127,17 @@ export class Transport extends ServerErrors {
     }
     const port = options.port ?? 7851;
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw validationError('port', options.port, 'a whole number from 1 to 65535');
-    const hostPart = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+    const bare = host.replace(/^\[(.*)\]$/, '$1');
+    if (host.includes(':') && !isIPv6(bare)) {
+      throw validationError('host', options.host, 'a host name or IP address without the port (the port has its own field)');
+    }
+    const hostPart = isIPv6(bare) ? `[${bare}]` : host;
     const checked = buildHeaders({ userAgent: `node-red-contrib-alltalk/${packageVersion()}`, headers: options.headers, basicAuth: options.basicAuth });
     super(`${protocol}://${hostPart}:${port}`, checked.secrets);
     this.timeoutMs = positive(options.timeoutMs, 5000);
     this.generationTimeoutMs = positive(options.generationTimeoutMs, 300_000);
-    this.maxAudioBytes = positive(options.maxAudioBytes, DEFAULT_MAX_AUDIO_BYTES);
+    // A WAV file's sizes are 32-bit: no audio can be larger than 4 GB.
+    this.maxAudioBytes = Math.min(positive(options.maxAudioBytes, DEFAULT_MAX_AUDIO_BYTES), 0xffffffff);
     this.retry = { retries: 2, baseDelayMs: 200, maxDelayMs: 2000, ...options.retry };
     this.headers = checked.headers;
     const tls = options.tls ?? {};
@@ -156,7 +162,11 @@ export class Transport extends ServerErrors {
           : {}),
       },
     };
-    this.pool = new Pool(this.origin, this.poolOptions);
+    try {
+      this.pool = new Pool(this.origin, this.poolOptions);
+    } catch (err) {
+      throw validationError('host', options.host, `a host name or IP address (${(err as Error).message})`);
+    }
   }
 
   get isClosed(): boolean {
@@ -173,7 +183,8 @@ export class Transport extends ServerErrors {
     if (this.closed) return;
     this.closed = true;
     this.lifetime.abort();
-    const pools = [this.pool, ...this.retired];
+    const pools = [this.pool, ...this.retired.keys()];
+    for (const timer of this.retired.values()) clearTimeout(timer);
     this.retired.clear();
     await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
   }
@@ -264,9 +275,10 @@ export class Transport extends ServerErrors {
         watchdog = setTimeout(() => this.replacePool(pool), ABORT_GRACE_MS);
         watchdog.unref();
       };
+      // Cancelled before it began: nothing was handed to undici, so there is nothing to watch.
+      if (opts.signal?.aborted) return reject(this.cancelled(spec.method, spec.path));
       const timer = setTimeout(() => giveUp(this.deadlineError(spec, timeout)), timeout);
       const onAbort = () => giveUp(this.cancelled(spec.method, spec.path));
-      if (opts.signal?.aborted) return onAbort();
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       let running: Promise<T>;
       try {
@@ -290,7 +302,10 @@ export class Transport extends ServerErrors {
 
   /** Reads a reply body up to spec.maxBytes; past it the request is aborted with a clear error. */
   private readBody(res: Dispatcher.ResponseData, spec: RequestSpec, signal: CancelSignal): Promise<Buffer> {
-    const max = spec.maxBytes ?? JSON_LIMIT_BYTES;
+    // An error page is never audio: it gets the small limit whatever the route.
+    const ok = res.statusCode >= 200 && res.statusCode < 300;
+    const max = ok ? spec.maxBytes ?? JSON_LIMIT_BYTES : JSON_LIMIT_BYTES;
+    if (!ok) spec = { ...spec, what: undefined };
     const declared = Number(res.headers['content-length']);
     if (Number.isFinite(declared) && declared > max) {
       res.body.destroy();
@@ -303,36 +318,28 @@ export class Transport extends ServerErrors {
         (err: unknown) => Promise.reject(signal.aborted && signal.reason instanceof AllTalkError ? signal.reason : err),
       );
     }
-    return new Promise<Buffer>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const body = res.body as Readable;
-      body.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > max) {
-          body.destroy();
-          reject(this.tooLarge(spec, max));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      body.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
-      body.once('error', (err: Error) => reject(signal.aborted && signal.reason instanceof AllTalkError ? signal.reason : err));
-    });
+    return readLimited(res.body as Readable, max).then(
+      (data) => data ?? Promise.reject(this.tooLarge(spec, max)),
+      (err: unknown) => Promise.reject(signal.aborted && signal.reason instanceof AllTalkError ? signal.reason : err),
+    );
   }
+
 
   private replacePool(stale: Pool): void {
     if (this.closed || stale !== this.pool) return;
     this.replaced++;
     this.pool = new Pool(this.origin, this.poolOptions);
     // Calls still running on healthy sockets of the old pool finish; what is stuck goes later.
-    this.retired.add(stale);
-    stale.close().then(() => this.retired.delete(stale), () => undefined);
-    const t = setTimeout(() => {
+    const timer = setTimeout(() => {
       this.retired.delete(stale);
       void stale.destroy().catch(() => undefined);
     }, this.generationTimeoutMs + ABORT_GRACE_MS);
-    t.unref();
+    timer.unref();
+    this.retired.set(stale, timer);
+    stale.close().then(() => {
+      clearTimeout(timer);
+      this.retired.delete(stale);
+    }, () => undefined);
   }
 
   /** Waits before the next attempt; ends early when the call is aborted or the client closed. */
@@ -351,6 +358,28 @@ export class Transport extends ServerErrors {
     });
   }
 
+}
+
+/**
+ * Reads a stream into one Buffer, up to `max` bytes; past that the stream is destroyed and the
+ * result is undefined (the caller says what was too large).
+ */
+export function readLimited(stream: Readable, max: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    stream.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        stream.destroy();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    stream.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
+    stream.once('error', reject);
+  });
 }
 
 function positive(v: number | undefined, fallback: number): number {

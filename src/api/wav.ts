@@ -57,10 +57,10 @@ export function parseWav(buf: Buffer): WavInfo {
       };
     } else if (id === 'data') {
       if (!fmt) throw new WavFormatError('data chunk before fmt chunk');
+      checkFormat(fmt);
       const present = buf.length - body;
       const dataLength = size === 0 || size > present ? present : size;
       const bytesPerSecond = fmt.sampleRate * fmt.channels * (fmt.bitsPerSample / 8);
-      // Written out field by field: a spread here showed in the per-message profile.
       return {
         format: fmt.format,
         channels: fmt.channels,
@@ -75,6 +75,15 @@ export function parseWav(buf: Buffer): WavInfo {
     offset = body + size + (size % 2);
   }
   throw new WavFormatError('no data chunk');
+}
+
+/** Refuses a header whose numbers no audio has (they would make conversions huge or impossible). */
+function checkFormat(fmt: { channels: number; sampleRate: number; bitsPerSample: number }): void {
+  if (fmt.channels < 1 || fmt.channels > 32) throw new WavFormatError(`${fmt.channels} channels`);
+  if (fmt.sampleRate < 1000 || fmt.sampleRate > 768_000) throw new WavFormatError(`a sample rate of ${fmt.sampleRate} Hz`);
+  if (fmt.bitsPerSample < 8 || fmt.bitsPerSample > 64 || fmt.bitsPerSample % 8 !== 0) {
+    throw new WavFormatError(`${fmt.bitsPerSample} bits per sample`);
+  }
 }
 
 /** Builds a canonical 44-byte PCM/float header (no `fact` chunk). */

@@ -4,10 +4,12 @@
  * paths follow Node-RED's fileWorkingDirectory as the core file node does, and a file is written
  * through a temporary name so that a reader never sees half of it.
  */
-import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { AllTalkError } from '../api/errors';
+import { removeQuietly, temporaryName } from '../api/temp-file';
+
+export { removeQuietly, temporaryName };
 
 export interface FileTarget {
   /** The absolute path asked for. */
@@ -46,9 +48,14 @@ export async function prepareTarget(target: string, workingDirectory?: string): 
   const endsWithSeparator = /[\\/]$/.test(target);
   const own = await statOrMissing(target, resolved);
   if (own && !own.isDirectory() && endsWithSeparator) throw refuse(target, `${resolved} is a file, not a folder`);
+  if (own && !own.isDirectory() && !own.isFile()) {
+    throw refuse(target, `${resolved} is not a regular file (a device, a pipe or a socket)`);
+  }
   const isFolder = endsWithSeparator || own?.isDirectory() === true;
+  // A symbolic link to an existing file stays a link: the file it points to is replaced.
+  const real = own ? await fsp.realpath(resolved).catch(() => resolved) : resolved;
   // The nearest folder that exists must be a folder we can write to.
-  let dir = isFolder ? resolved : path.dirname(resolved);
+  let dir = isFolder ? real : path.dirname(real);
   for (;;) {
     const st = await statOrMissing(target, dir);
     if (st) {
@@ -64,7 +71,7 @@ export async function prepareTarget(target: string, workingDirectory?: string): 
     if (up === dir) break;
     dir = up;
   }
-  return { path: resolved, isFolder };
+  return { path: real, isFolder };
 }
 
 /** stat(), with "does not exist" as undefined and any other failure (a loop, no access) refused. */
@@ -96,11 +103,6 @@ export function safeFileName(name: string, fallback = 'alltalk.wav'): string {
   return cleaned || fallback;
 }
 
-/** A temporary name beside `file`, for writing before the rename. */
-export function temporaryName(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file).slice(0, 200)}.${randomBytes(6).toString('hex')}.tmp`);
-}
-
 /**
  * Writes `data` to the target: folders are created, the bytes go to a temporary name in the same
  * folder and are then renamed into place. Resolves the absolute path written.
@@ -113,7 +115,7 @@ export async function writeAudioFile(target: FileTarget, data: Buffer, defaultNa
     await fsp.writeFile(tmp, data);
     await fsp.rename(tmp, file);
   } catch (err) {
-    await fsp.rm(tmp, { force: true });
+    await removeQuietly(tmp);
     throw fileError(file, err);
   }
   return file;

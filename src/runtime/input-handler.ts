@@ -122,6 +122,29 @@ export function readMessage<T>(read: () => T): T {
   }
 }
 
+/**
+ * The properties a node uses, read once from the message onto a plain object (msg.alltalk copied
+ * one level deep). Only this reading can meet a getter that throws or a revoked Proxy; the checks
+ * then work on the copy, so that a fault in a check is never mistaken for an unreadable message.
+ */
+export function messageView(msg: unknown, keys: readonly string[]): Record<string, unknown> {
+  return readMessage(() => {
+    const m = msg as Record<string, unknown>;
+    const view: Record<string, unknown> = {};
+    for (const key of keys) {
+      const value = m[key];
+      if (key === 'alltalk' && value && typeof value === 'object' && !Array.isArray(value)) {
+        const copy: Record<string, unknown> = {};
+        for (const k of Object.keys(value)) copy[k] = (value as Record<string, unknown>)[k];
+        view[key] = copy;
+      } else {
+        view[key] = value;
+      }
+    }
+    return view;
+  });
+}
+
 /** A failure while reading a message, as our validation error. */
 export function unreadable(err: unknown): AllTalkError {
   if (isAllTalkError(err)) return err;

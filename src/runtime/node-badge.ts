@@ -48,7 +48,7 @@ export class NodeBadge {
   /** What was last shown, and what should show next (sent at the next allowed moment). */
   private shown: Badge | undefined;
   private wanted: Badge | (() => Badge | undefined) | undefined;
-  private shownAt = 0;
+  private shownAt = -Infinity;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private waitingPositions = new Map<number, number>();
@@ -142,7 +142,7 @@ export class NodeBadge {
     if (this.closed) return;
     this.wanted = badge;
     if (this.timer) return;
-    const wait = this.shownAt + BADGE_INTERVAL_MS - Date.now();
+    const wait = this.shownAt + BADGE_INTERVAL_MS - performance.now();
     if (wait <= 0) this.flush();
     else this.timer = setTimeout(() => this.flush(), wait);
   }
@@ -156,13 +156,8 @@ export class NodeBadge {
     const s = this.shown;
     if (s && s.fill === b.fill && s.shape === b.shape && s.text === b.text) return;
     this.shown = b;
-    this.shownAt = Date.now();
+    this.shownAt = performance.now();
     this.setStatus(b);
-  }
-
-  /** Shows the server's current state again. */
-  showState(): void {
-    if (this.connection) this.set(stateBadge(this.connection.state));
   }
 
   close(): void {

@@ -142,7 +142,8 @@ export class ServerConnection extends EventEmitter {
    * caller always gets an answer newer than its call and checks never pile up.
    */
   checkNow(): Promise<void> {
-    if (this.closed) return Promise.resolve();
+    // A configuration that cannot work is never polled: its state stays offline with the reason.
+    if (this.closed || this.disabledReason) return Promise.resolve();
     if (this.queuedCheck) return this.queuedCheck;
     if (!this.running) {
       this.running = this.check().finally(() => {
@@ -160,6 +161,8 @@ export class ServerConnection extends EventEmitter {
 
   private running: Promise<void> | undefined;
   private queuedCheck: Promise<void> | undefined;
+  /** When a generation last succeeded (performance.now()): a check older than that cannot say otherwise. */
+  private answeredAt = -Infinity;
 
   /** A configuration that cannot work (bad host or port): offline with the reason, never polled. */
   disable(reason: string): void {
@@ -171,6 +174,7 @@ export class ServerConnection extends EventEmitter {
 
   /** Asks the server to reload its configuration (/api/reload_config), then pulls the cache again. */
   async refresh(): Promise<void> {
+    if (this.disabledReason) throw new AllTalkError('validation', this.disabledReason);
     await this.client.reloadConfig({ signal: this.lifetime });
     await this.checkNow();
   }
@@ -207,6 +211,7 @@ export class ServerConnection extends EventEmitter {
    * badges and status nodes follow), and the cache is read again behind it.
    */
   private answered(): void {
+    this.answeredAt = performance.now();
     if (this.closed || this.disabledReason || this.info.state === 'ready') return;
     this.setState('ready');
     void this.checkNow().catch(() => undefined);
@@ -253,10 +258,15 @@ export class ServerConnection extends EventEmitter {
 
   private async check(): Promise<void> {
     const signal = this.lifetime;
+    const startedAt = performance.now();
+    // A failure seen by a check that began before a generation succeeded is out of date.
+    const setFailed = (state: ServerState, reason: string) => {
+      if (this.answeredAt < startedAt) this.setState(state, reason);
+    };
     try {
       const ready = await this.client.ready({ signal, retries: 0 });
       if (ready !== 'Ready') {
-        this.setState(this.info.state === 'ready' ? 'busy' : this.startingOrOffline(), 'the server says its engine is unloaded');
+        setFailed(this.info.state === 'ready' ? 'busy' : this.startingOrOffline(), 'the server says its engine is unloaded');
         return;
       }
       // Everything is read on every check (four small calls): a restart that brought new voices
@@ -270,16 +280,16 @@ export class ServerConnection extends EventEmitter {
       // A refused connection, or an HTTP error from a proxy in front of a server that is gone
       // (502), or a wrong port or password (404, 401): the server cannot be used.
       if (err.kind === 'offline' || err.kind === 'http') {
-        this.setState(this.startingOrOffline(), err.message);
+        setFailed(this.startingOrOffline(), err.message);
         return;
       }
       if (err.kind === 'busy') {
-        this.setState('busy', err.message);
+        setFailed('busy', err.message);
         return;
       }
       // Something answers, but not as AllTalk does (an HTML page, endless settings): not usable.
       // The state says so; the caller (the status node, the editor's refresh) gets the error too.
-      if (err.kind === 'invalid-response' || err.kind === 'too-large') this.setState(this.startingOrOffline(), err.message);
+      if (err.kind === 'invalid-response' || err.kind === 'too-large') setFailed(this.startingOrOffline(), err.message);
       throw err;
     }
   }

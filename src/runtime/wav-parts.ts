@@ -7,10 +7,17 @@ import { promises as fsp, type promises } from 'node:fs';
 import * as path from 'node:path';
 import { AllTalkError } from '../api/errors';
 import { megabytes } from '../api/server-errors';
-import { convertWavData, WavFormatError, wavHeader, type WavTarget, wavTarget } from '../api/wav';
-import { fileError, temporaryName } from './audio-file';
+import { convertWavData, parseWav, WavFormatError, wavHeader, type WavInfo, type WavTarget, wavTarget } from '../api/wav';
+import { fileError, removeQuietly, temporaryName } from './audio-file';
 
 const HEADER_BYTES = 44;
+
+/** The bytes a part's audio takes once converted to the target's rate, channels and encoding. */
+function convertedSize(info: WavInfo, target: WavTarget): number {
+  const frames = Math.floor(info.dataLength / (info.channels * (info.bitsPerSample / 8)));
+  const outFrames = Math.ceil((frames * target.sampleRate) / info.sampleRate);
+  return outFrames * target.channels * (target.encoding === 'f32' ? 4 : 2);
+}
 
 abstract class WavParts {
   protected target: WavTarget | undefined;
@@ -25,23 +32,27 @@ abstract class WavParts {
   /** Converts one part and hands its audio on; refuses a part that would pass the limit. */
   async add(part: Buffer): Promise<void> {
     let data: Buffer;
+    this.count++;
     try {
       this.target ??= wavTarget(part);
+      // What the part becomes in the target format is worked out first: a part may not make the
+      // joined audio pass the limit, nor take more memory than that to convert.
+      if (HEADER_BYTES + this.dataBytes + convertedSize(parseWav(part), this.target) > this.maxBytes) throw this.tooLarge();
       data = convertWavData(part, this.target);
     } catch (err) {
-      if (err instanceof WavFormatError) {
-        throw new AllTalkError('invalid-response', `Part ${this.count + 1} of the long text could not be joined: ${err.message}.`);
+      if (err instanceof WavFormatError || err instanceof RangeError) {
+        throw new AllTalkError('invalid-response', `Part ${this.count} of the long text could not be joined: ${err.message}.`);
       }
       throw err;
     }
-    this.count++;
-    if (HEADER_BYTES + this.dataBytes + data.length > this.maxBytes) {
-      throw new AllTalkError('too-large',
-        `The long text makes more than ${megabytes(this.maxBytes)} of audio (the "Max audio size" of the server configuration); ` +
-          `generation was stopped after part ${this.count} of ${this.totalParts}. Shorten the text, or raise the limit.`);
-    }
     await this.append(data);
     this.dataBytes += data.length;
+  }
+
+  private tooLarge(): AllTalkError {
+    return new AllTalkError('too-large',
+      `The long text makes more than ${megabytes(this.maxBytes)} of audio (the "Max audio size" of the server configuration); ` +
+        `generation was stopped after part ${this.count} of ${this.totalParts}. Shorten the text, or raise the limit.`);
   }
 
   protected header(): Buffer {
@@ -111,7 +122,7 @@ export class WavPartsFile extends WavParts {
   async discard(): Promise<void> {
     await this.handle?.close().catch(() => undefined);
     this.handle = undefined;
-    await fsp.rm(this.tmp, { force: true });
+    await removeQuietly(this.tmp);
   }
 
   get bytes(): number {

@@ -77,7 +77,7 @@ describe('request checks', function () {
     for (const [what, value] of [['non-Latin-1', 'key\u20ac123'], ['line break', 'key\r\nX-Evil: 1'], ['NUL', 'ke\u0000y'], ['emoji', 'key\ud83d\ude00']]) {
       it(`refuses a value with a ${what} without quoting it`, function () {
         const err = refused(() => checkHeaderValue(value, 'value of the x-api-key header'), 'validation');
-        assert.ok(!err.message.includes('key'.concat(value.slice(3, 6))), err.message);
+        assert.ok(!err.message.includes(value) && !err.message.includes(value.slice(0, 4)), err.message);
         assert.match(err.message, /U\+[0-9A-F]{4}/);
       });
     }

@@ -114,11 +114,12 @@ function filenames(ctx) {
     ['an existing directory', () => ctx.existingDir], ['../../x', () => '../../x'], ['empty', () => ''], ['white space', () => '   '],
     ['a number', () => 42], ['an object', () => ({ path: '/tmp/x' })], ['an array', () => ['x.wav']], ['null', () => null],
     ['Symbol', () => Symbol('f')], ['NUL only', () => '\0'], ['a 5000-char path', () => `${ctx.tmp}/${'d/'.repeat(2500)}x.wav`],
-    ['the root folder', () => '/'], ['/dev/null', () => '/dev/null'], ['/proc/self/x', () => '/proc/self/x.wav'],
+    // Special files: made inside the temporary folder (never /dev/null or / : the tests may run as root).
+    ['a FIFO', () => ctx.fifo], ['a link to a file', () => ctx.link],
   ];
 }
 
-/** Valid file targets, all inside the test's temporary folder. */
+/** Valid file targets, all inside the test's temporary folder (relative ones resolve there too). */
 function goodTargets(ctx, i) {
   return [`${ctx.tmp}/out/n${i}.wav`, `${ctx.tmp}/drop/`, `rel/r${i}.wav`, ctx.existingDir];
 }

@@ -3,6 +3,7 @@
 // (done() or done(err)), never crash the process, and fail only with the package's own errors.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
+const { execFileSync } = require('node:child_process');
 const os = require('node:os');
 const path = require('node:path');
 const { helper, allNodes, startSim, configNode, waitFor } = require('./support');
@@ -115,6 +116,9 @@ describe(`fuzz: odd messages to every node type (seed 0x${SEED.toString(16)})`, 
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'alltalk-fuzz-'));
     fs.writeFileSync(path.join(tmp, 'plain.txt'), 'a regular file, used as if it were a folder');
     fs.mkdirSync(path.join(tmp, 'existing'));
+    execFileSync('mkfifo', [path.join(tmp, 'fifo')]);
+    fs.writeFileSync(path.join(tmp, 'linked.wav'), 'linked');
+    fs.symlinkSync(path.join(tmp, 'linked.wav'), path.join(tmp, 'link.wav'));
     // Relative targets ('../../x', 'rel/...') stay inside the temporary folder.
     const work = path.join(tmp, 'w1', 'w2', 'w3');
     fs.mkdirSync(work, { recursive: true });
@@ -141,6 +145,8 @@ describe(`fuzz: odd messages to every node type (seed 0x${SEED.toString(16)})`, 
       tmp,
       plainFile: path.join(tmp, 'plain.txt'),
       existingDir: path.join(tmp, 'existing'),
+      fifo: path.join(tmp, 'fifo'),
+      link: path.join(tmp, 'link.wav'),
       voice: sim.voices.find((v) => v.endsWith('.wav')),
     };
     const ids = INSTANCES.map((i) => i.id);

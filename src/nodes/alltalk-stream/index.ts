@@ -11,7 +11,7 @@ import { AllTalkError, isAllTalkError } from '../../api/errors';
 import { DEFAULT_MAX_CHARACTERS } from '../../api/rules';
 import type { StreamParams } from '../../api/types';
 import { type FileTarget, prepareTarget, targetFile } from '../../runtime/audio-file';
-import { checkWritable, handleInput, nodeLifetime, readMessage, safeText, writeOutput } from '../../runtime/input-handler';
+import { checkWritable, handleInput, messageView, nodeLifetime, readMessage, safeText, writeOutput } from '../../runtime/input-handler';
 import { formatSeconds, NodeBadge } from '../../runtime/node-badge';
 import type { ServerConnection } from '../../runtime/server-connection';
 import { type AudioFormat, sameFormat, WavStreamReader } from '../../runtime/wav-stream';
@@ -43,8 +43,10 @@ interface Job {
 const DEFAULT_MAX_TOTAL_CHARACTERS = 20_000;
 /** The "streaming 3.4 s" badge changes at most this often. */
 const PROGRESS_INTERVAL_MS = 250;
-/** The properties written on the incoming message in buffer and file mode. */
-const OUTPUT_KEYS = ['payload', 'filename', 'contentType', 'audioFormat', 'alltalk'] as const;
+/** The properties written on the incoming message in buffer mode (and msg.filename in file mode). */
+const OUTPUT_KEYS = ['payload', 'contentType', 'audioFormat', 'alltalk'];
+/** The properties alltalk-stream reads from the message besides its text. */
+const MESSAGE_KEYS = ['topic', 'stop', 'alltalk', 'voice', 'language', 'filename'];
 /** Properties of the incoming message that chunk messages do not copy (they get their own). */
 const OWN_KEYS = new Set(['payload', 'parts', 'audioFormat', 'alltalk', 'filename', 'contentType']);
 
@@ -79,16 +81,17 @@ export = function register(RED: NodeAPI): void {
     handleInput(node, async (msg, send) => {
       const received = Date.now();
       if (!connection) throw new AllTalkError('validation', 'No AllTalk server is configured: choose one in the node\'s settings.');
-      if (readMessage(() => isStopMessage(msg as unknown as Record<string, unknown>))) {
+      const view = messageView(msg, MESSAGE_KEYS);
+      if (isStopMessage(view)) {
         stop();
         return;
       }
 
       // 1. Resolve and check everything before anything is sent.
       const raw = (await readInput(RED, node, def.property, def.propertyType, msg)).value;
-      const plan = readMessage(() => planStream(dialog, msg as unknown as Record<string, unknown>, raw, limits, connection.validationContext()));
+      const plan = planStream(dialog, view, raw, limits, connection.validationContext());
+      if (plan.output !== 'chunks') checkWritable(msg, plan.output === 'file' ? [...OUTPUT_KEYS, 'filename'] : OUTPUT_KEYS, 'alltalk-stream');
       const target = plan.output === 'file' ? await prepareTarget(plan.filePath as string, workingDirectory) : undefined;
-      if (plan.output !== 'chunks') checkWritable(msg, OUTPUT_KEYS, 'alltalk-stream');
       const base = plan.output === 'chunks' ? readMessage(() => copyOf(msg)) : undefined;
 
       // 2. Stream, holding one place in the server's queue for the whole stream.

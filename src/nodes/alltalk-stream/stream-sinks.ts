@@ -13,7 +13,7 @@ import { AllTalkError } from '../../api/errors';
 import { megabytes } from '../../api/server-errors';
 import { fixWavFileSizes } from '../../api/streaming';
 import { fixWavSizes, streamingWavHeader } from '../../api/wav';
-import { fileError, temporaryName } from '../../runtime/audio-file';
+import { fileError, removeQuietly, temporaryName } from '../../runtime/audio-file';
 import type { AudioFormat } from '../../runtime/wav-stream';
 
 export interface StreamSink {
@@ -175,7 +175,7 @@ export class FileSink implements StreamSink {
       out.destroy();
       await done;
     }
-    await fsp.rm(this.tmp, { force: true });
+    await removeQuietly(this.tmp);
   }
 }
 

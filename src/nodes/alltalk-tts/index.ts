@@ -3,7 +3,7 @@
  * as a URL for players that fetch it themselves, or written to a local file.
  */
 import * as path from 'node:path';
-import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { contentTypeFor } from '../../api/audio-format';
 import type { CancelSignal } from '../../api/cancellation';
 import { AllTalkError, isAllTalkError } from '../../api/errors';
@@ -11,7 +11,7 @@ import { DEFAULT_MAX_CHARACTERS, type TtsGenerateField } from '../../api/rules';
 import type { TtsGenerateResult } from '../../api/types';
 import { codePoints, type FormFields, validateText, validateTtsGenerate } from '../../api/validation';
 import { type FileTarget, prepareTarget, targetFile, writeAudioFile } from '../../runtime/audio-file';
-import { checkWritable, handleInput, nodeLifetime, readMessage, safeText, writeOutput } from '../../runtime/input-handler';
+import { checkWritable, handleInput, nodeLifetime, messageView, safeText, writeOutput } from '../../runtime/input-handler';
 import { NodeBadge } from '../../runtime/node-badge';
 import type { ServerConnection } from '../../runtime/server-connection';
 import { splitText } from '../../runtime/text-splitter';
@@ -42,8 +42,10 @@ interface Part {
 /** A split text up to this long is accepted unless the dialog says otherwise (about 10 parts). */
 const DEFAULT_MAX_TOTAL_CHARACTERS = 20_000;
 
-/** The properties alltalk-tts writes on the message. */
-const OUTPUT_KEYS = ['payload', 'url', 'urls', 'cacheUrl', 'filePath', 'contentType', 'alltalk', 'filename'] as const;
+/** The properties alltalk-tts writes on the message (and msg.filename in file mode). */
+const OUTPUT_KEYS = ['payload', 'url', 'urls', 'cacheUrl', 'filePath', 'contentType', 'alltalk'];
+/** The properties alltalk-tts reads from the message besides its text. */
+const MESSAGE_KEYS = ['alltalk', 'voice', 'language', 'speed', 'filename'];
 
 export = function register(RED: NodeAPI): void {
   function AllTalkTts(this: Node, def: TtsDef) {
@@ -64,7 +66,9 @@ export = function register(RED: NodeAPI): void {
 
       // 1. Resolve and check everything before anything is sent.
       const raw = (await readInput(RED, node, def.property, def.propertyType, msg)).value;
-      const { forms, output, filePath } = readMessage(() => prepare(connection, dialog, msg, raw, { maxCharacters, maxTotal, split }));
+      const view = messageView(msg, MESSAGE_KEYS);
+      const { forms, output, filePath } = prepare(connection, dialog, view, raw, { maxCharacters, maxTotal, split });
+      checkWritable(msg, output === 'file' ? [...OUTPUT_KEYS, 'filename'] : OUTPUT_KEYS, 'alltalk-tts');
       const target = output === 'file' ? await prepareTarget(filePath as string, workingDirectory) : undefined;
 
       // 2. Generate (and download) in the server's queue.
@@ -121,9 +125,9 @@ interface Limits {
 }
 
 /** The checked requests for one message (nothing is sent when this throws). */
-function prepare(connection: ServerConnection, dialog: TtsDialog, msg: NodeMessageInFlow, raw: unknown, limits: Limits) {
+function prepare(connection: ServerConnection, dialog: TtsDialog, view: Record<string, unknown>, raw: unknown, limits: Limits) {
   const { maxCharacters, maxTotal, split } = limits;
-  const { params, output, filePath } = resolveRequest(dialog, msg as unknown as Record<string, unknown>);
+  const { params, output, filePath } = resolveRequest(dialog, view);
   const text = validateText(raw, split ? Number.MAX_SAFE_INTEGER : maxCharacters);
   if (split && codePoints(text) > maxTotal) throw tooLong(codePoints(text), maxTotal);
   const texts = split && codePoints(text) > maxCharacters ? splitText(text, maxCharacters) : [text];
@@ -144,7 +148,6 @@ function prepare(connection: ServerConnection, dialog: TtsDialog, msg: NodeMessa
     const base = forms[0].output_file_name ?? 'alltalk';
     forms.forEach((f, i) => (f.output_file_name = `${base}_part${i + 1}`));
   }
-  checkWritable(msg, OUTPUT_KEYS, 'alltalk-tts');
   return { forms, output, filePath };
 }
 

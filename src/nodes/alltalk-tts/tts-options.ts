@@ -73,6 +73,13 @@ export function resolveRequest(dialog: TtsDialog, msg: Record<string, unknown>):
   if (isBlank(params.output_file_name) && msgFilename) {
     params.output_file_name = output === 'file' ? path.basename(msgFilename) : msgFilename;
   }
-  if (!isBlank(params.output_file_name)) params.output_file_name = sanitizeOutputFileName(String(params.output_file_name));
+  const name = params.output_file_name;
+  if (!isBlank(name)) {
+    if (typeof name !== 'string' && typeof name !== 'number') {
+      throw new AllTalkError('validation', `output_file_name is ${describeValue(name)}: it must be a name (letters, digits and _). ` +
+        'Nothing was sent to AllTalk.', { field: 'output_file_name', value: name, allowed: 'a file name' });
+    }
+    params.output_file_name = sanitizeOutputFileName(String(name));
+  }
   return { params, output, filePath };
 }
