@@ -17,6 +17,8 @@ import { validateStreamParams, type ValidationContext } from './validation';
 import { fixWavSizes, parseWav, WavFormatError } from './wav';
 
 export const STREAM_ROUTE = '/api/tts-generate-streaming';
+/** A stream may take at most this many generation timeouts in all. */
+export const STREAM_TIMEOUTS = 4;
 
 export interface StreamOptions extends CallOptions, ValidationContext {
   /** Longest wait for the headers and longest silence between chunks, ms (default: the generation timeout). */
@@ -43,12 +45,14 @@ export async function openStream(transport: Transport, params: StreamParams, opt
   const out = new PassThrough();
   let received = 0;
   let stall: NodeJS.Timeout | undefined;
-  // However steadily bytes trickle in, one stream may not take longer than the generation timeout.
+  // However steadily bytes trickle in, a stream ends at the latest after four generation timeouts
+  // (a stream may rightly run longer than one: it plays about as fast as it is generated).
+  const totalMs = STREAM_TIMEOUTS * transport.generationTimeoutMs;
   const total = setTimeout(() => {
-    const seconds = Math.round(transport.generationTimeoutMs / 100) / 10;
-    fail(transport.error('timeout', `AllTalk at ${transport.origin} was still streaming after ${seconds} s (${received} bytes); ` +
-      'the stream was stopped. Raise the generation timeout for long texts.', { route: STREAM_ROUTE }));
-  }, transport.generationTimeoutMs);
+    const seconds = Math.round(totalMs / 100) / 10;
+    fail(transport.error('timeout', `AllTalk at ${transport.origin} was still streaming after ${seconds} s (${received} bytes), ` +
+      `${STREAM_TIMEOUTS} times the generation timeout; the stream was stopped. Raise the generation timeout for long texts.`, { route: STREAM_ROUTE }));
+  }, totalMs);
   total.unref();
   const armStall = () => {
     clearTimeout(stall);

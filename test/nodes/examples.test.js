@@ -61,9 +61,17 @@ describe('examples', function () {
       await waitFor(() => helper.getNode(cfg.id).connection.state.state === 'ready', 'ready');
       const worker = ours.find((n) => n.type !== 'alltalk-config');
       helper.getNode(worker.id).receive({ payload: 'Someone is at the front door.' });
-      await waitFor(() => out.length > 0, 'an output');
+      // A node that sends a sequence (alltalk-stream's chunks) has answered with its last part (parts.count set).
+      await waitFor(() => out.some((m) => !m.parts || m.parts.count !== undefined), 'an output');
       if (worker.type === 'alltalk-tts' && worker.output === 'file') assert.ok(fs.existsSync(out[0].payload));
       if (worker.type === 'alltalk-status') assert.equal(out[0].payload.ready, true);
+      if (worker.type === 'alltalk-stream' && (worker.output || 'chunks') === 'chunks') {
+        assert.equal(out[0].payload.toString('ascii', 0, 4), 'RIFF', 'the first chunk starts with the WAV header');
+        const last = out[out.length - 1];
+        assert.equal(last.parts.count, out.length, 'every chunk of the sequence came');
+        assert.equal(out.reduce((n, m) => n + m.payload.length, 0), last.alltalk.bytes);
+        assert.ok(last.alltalk.seconds > 0 && last.alltalk.stopped === false);
+      }
       fs.rmSync(dir, { recursive: true, force: true });
     });
   }

@@ -134,7 +134,6 @@ export = function register(RED: NodeAPI): void {
         stopped: result.stopped,
       };
       if (sink instanceof ChunkSink) {
-        alltalk.bytes = sink.bytes;
         sink.finish(alltalk);
       } else if (sink instanceof BufferSink) {
         const payload = sink.finish();

@@ -58,10 +58,14 @@ export class ChunkSink implements StreamSink {
     return Promise.resolve();
   }
 
-  /** The last message of the sequence: what is left (possibly nothing), with parts.count and msg.alltalk. */
+  /**
+   * The last message of the sequence: what is left (the header alone when no audio came, or
+   * nothing), with parts.count and msg.alltalk, whose `bytes` counts every payload sent.
+   */
   finish(alltalk: Record<string, unknown>): void {
     const payload = this.header ?? Buffer.alloc(0);
     this.header = undefined;
+    alltalk.bytes = this.bytes + payload.length;
     this.send(payload, alltalk);
   }
 
