@@ -3,8 +3,10 @@
 // Benchmarks (`npm run bench`): each compares our code with a baseline measured in the same run,
 // so the ratios mean something on a shared, noisy machine. Prints a table and writes
 // bench/results/latest.json. The burst rows compare with a limit instead (baseline = the
-// configured concurrency, ours = the most generations the server saw at once); a row whose
-// check fails is marked **FAIL** and the run exits with code 1.
+// configured concurrency, ours = the most generations the server saw at once). The stream rows
+// (bench/stream.js) compare alltalk-stream with a bare reader in a plain process and check the
+// product owner's goals (chunk latency median ≤ 5 ms; RSS growth ≤ 30 MB while streaming 200 MB to
+// a file). A row whose check fails is marked **FAIL** and the run exits with code 1.
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -14,6 +16,7 @@ const { RequestQueue } = require('../dist/runtime/request-queue');
 const { spawn } = require('node:child_process');
 const { nodePath } = require('./node-path');
 const { burst } = require('./burst');
+const { stream } = require('./stream');
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -153,6 +156,7 @@ async function main() {
   // Real Node-RED processes against the fake AllTalk (bench/fake-alltalk.js), each in its own process.
   results.push(...await nodePath());
   results.push(...await burst());
+  results.push(...await stream());
   const rows = results.map((r) => `| ${r.name} | ${r.baseline.toFixed(2)} | ${r.ours.toFixed(2)} | ${r.ratio.toFixed(2)} | ${r.note} |`);
   console.log(['| benchmark | baseline | ours | ratio | compared |', '|---|---:|---:|---:|---|', ...rows].join('\n'));
   const dir = path.join(__dirname, 'results');

@@ -55,7 +55,10 @@ export async function openStream(transport: Transport, params: StreamParams, opt
   }, totalMs);
   total.unref();
   const armStall = () => {
-    clearTimeout(stall);
+    if (stall) {
+      stall.refresh();
+      return;
+    }
     stall = setTimeout(() => {
       const seconds = Math.round(timeout / 100) / 10;
       fail(transport.error('timeout', `AllTalk at ${transport.origin} sent no audio for ${seconds} s after ${received} bytes; ` +

@@ -29,10 +29,11 @@ export class WavStreamReader {
   constructor(private readonly describe: string) {}
 
   /**
-   * Takes the next piece of the body; returns the whole frames it completes (possibly none).
+   * Takes the next piece of the body; returns the audio it holds after the header: in whole frames
+   * only when `wholeFrames` (a cut frame then waits for its rest), else as it came.
    * @throws AllTalkError invalid-response when the stream does not start with a WAV header.
    */
-  push(chunk: Buffer): Buffer {
+  push(chunk: Buffer, wholeFrames = true): Buffer {
     let data = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = EMPTY;
     if (!this.header) {
@@ -42,6 +43,10 @@ export class WavStreamReader {
         return EMPTY;
       }
       data = data.subarray(parsed);
+    }
+    if (!wholeFrames) {
+      this.audioBytes += data.length;
+      return data;
     }
     const whole = data.length - (data.length % this.frameBytes);
     if (whole < data.length) this.pending = Buffer.from(data.subarray(whole));

@@ -5,6 +5,7 @@
  * once: the real server does not stop a stream its client keeps reading, so the node stops
  * reading (aborts its own request) and also asks the server to stop.
  */
+import type { Readable } from 'node:stream';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { Cancellation, type CancelSignal } from '../../api/cancellation';
 import { AllTalkError, isAllTalkError } from '../../api/errors';
@@ -187,8 +188,8 @@ async function streamAll(
     let begun = false;
     try {
       const body = await connection.client.streamTts(request as StreamParams, { signal, maxCharacters });
-      for await (const chunk of body) {
-        const audio = reader.push(chunk as Buffer);
+      await readEach(body, (chunk) => {
+        const audio = reader.push(chunk, sink.wholeFrames);
         if (!begun && reader.format) {
           begun = true;
           if (i === 0) {
@@ -200,16 +201,16 @@ async function streamAll(
               'audio format than the first part, so they cannot form one stream. Shorten the text.');
           }
         }
-        if (audio.length === 0) continue;
+        if (audio.length === 0) return undefined;
         result.firstAudioAt ??= Date.now();
-        await sink.audio(audio);
         audioBytes += audio.length;
         const now = Date.now();
         if (now - lastProgress >= PROGRESS_INTERVAL_MS) {
           lastProgress = now;
           onProgress(audioBytes / frameRate);
         }
-      }
+        return sink.audio(audio);
+      });
     } catch (err) {
       if (job.stopped) return { ...result, seconds: frameRate ? audioBytes / frameRate : 0, stopped: true };
       throw err;
@@ -221,6 +222,44 @@ async function streamAll(
       'If a stop was sent just before, the server may have applied it to this stream: send the text again.');
   }
   return result;
+}
+
+/**
+ * Hands every piece of `body` to `onChunk` as it comes (pieces are never merged), pausing the body
+ * while a promise `onChunk` returned is pending. Rejects with the body's error or `onChunk`'s.
+ */
+function readEach(body: Readable, onChunk: (chunk: Buffer) => Promise<void> | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let failed = false;
+    const fail = (err: unknown) => {
+      if (failed) return;
+      failed = true;
+      body.destroy();
+      reject(err);
+    };
+    body.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      let pending: Promise<void> | undefined;
+      try {
+        pending = onChunk(chunk);
+      } catch (err) {
+        return fail(err);
+      }
+      if (!pending) return;
+      body.pause();
+      pending.then(() => {
+        if (!failed) body.resume();
+      }, fail);
+    });
+    body.once('end', () => {
+      if (!failed) resolve();
+    });
+    body.once('error', (err: Error) => {
+      if (failed) return;
+      failed = true;
+      reject(err);
+    });
+  });
 }
 
 /** The incoming message's own properties (read once), for the chunk messages. */

@@ -17,10 +17,12 @@ import { fileError, removeQuietly, temporaryName } from '../../runtime/audio-fil
 import type { AudioFormat } from '../../runtime/wav-stream';
 
 export interface StreamSink {
+  /** True when every piece handed on must hold whole samples (messages); a file or buffer need not. */
+  readonly wholeFrames: boolean;
   /** The first part's header (as received) and format: called once, before any audio. */
   begin(header: Buffer, format: AudioFormat): void;
-  /** Whole frames of audio; resolves when the sink can take more. */
-  audio(data: Buffer): Promise<void>;
+  /** Audio; a promise when the sink must be waited for before it takes more. */
+  audio(data: Buffer): Promise<void> | undefined;
   /** Bytes handed on so far (header included). */
   readonly bytes: number;
 }
@@ -32,6 +34,7 @@ function tooLarge(max: number): AllTalkError {
 
 /** One message per piece of audio, sent as it arrives. */
 export class ChunkSink implements StreamSink {
+  readonly wholeFrames = true;
   private header: Buffer | undefined;
   private format: AudioFormat | undefined;
   private index = 0;
@@ -50,12 +53,12 @@ export class ChunkSink implements StreamSink {
     this.format = format;
   }
 
-  audio(data: Buffer): Promise<void> {
+  audio(data: Buffer): undefined {
     // The header goes out with the first audio, so that every message holds some.
     const payload = this.header ? Buffer.concat([this.header, data]) : data;
     this.header = undefined;
     this.send(payload);
-    return Promise.resolve();
+    return undefined;
   }
 
   /**
@@ -85,32 +88,41 @@ export class ChunkSink implements StreamSink {
 
 /** The whole WAV, in memory. */
 export class BufferSink implements StreamSink {
+  readonly wholeFrames = false;
   private readonly chunks: Buffer[] = [];
   bytes = 0;
 
   constructor(private readonly maxBytes: number) {}
 
-  begin(header: Buffer): void {
+  private headerBytes = 0;
+  private frameBytes = 1;
+
+  begin(header: Buffer, format: AudioFormat): void {
     this.chunks.push(header);
     this.bytes += header.length;
+    this.headerBytes = header.length;
+    this.frameBytes = frameBytesOf(format);
   }
 
-  audio(data: Buffer): Promise<void> {
+  audio(data: Buffer): undefined {
     if (this.bytes + data.length > this.maxBytes) throw tooLarge(this.maxBytes);
     this.chunks.push(data);
     this.bytes += data.length;
-    return Promise.resolve();
+    return undefined;
   }
 
   /** The WAV with its real sizes (a header of the streaming format when no header came). */
   finish(): Buffer {
     if (this.chunks.length === 0) return fixWavSizes(streamingWavHeader());
-    return fixWavSizes(Buffer.concat(this.chunks, this.bytes));
+    // A stream stopped or cut in the middle of a sample: the part of it is dropped.
+    const whole = this.bytes - ((this.bytes - this.headerBytes) % this.frameBytes);
+    return fixWavSizes(Buffer.concat(this.chunks, this.bytes).subarray(0, whole));
   }
 }
 
 /** The WAV written to `file` as it arrives. */
 export class FileSink implements StreamSink {
+  readonly wholeFrames = false;
   private out: WriteStream | undefined;
   private failed: Error | undefined;
   private header: Buffer | undefined;
@@ -124,44 +136,72 @@ export class FileSink implements StreamSink {
     this.tmp = temporaryName(file);
   }
 
-  begin(header: Buffer): void {
+  private headerBytes = 0;
+  private frameBytes = 1;
+  private opening: Promise<void> | undefined;
+  private discarded = false;
+
+  begin(header: Buffer, format: AudioFormat): void {
     this.header = header;
+    this.headerBytes = header.length;
+    this.frameBytes = frameBytesOf(format);
   }
 
-  audio(data: Buffer): Promise<void> {
+  audio(data: Buffer): Promise<void> | undefined {
     if (this.bytes + (this.header?.length ?? 0) + data.length > this.maxBytes) throw tooLarge(this.maxBytes);
+    if (!this.out) return this.open().then(() => this.write(data));
     return this.write(data);
   }
 
-  private async write(data: Buffer): Promise<void> {
-    if (!this.out) {
+  /** Opens the temporary file once; discard() waits for an open in progress. */
+  private open(): Promise<void> {
+    this.opening ??= (async () => {
       try {
         await fsp.mkdir(path.dirname(this.file), { recursive: true });
       } catch (err) {
         throw fileError(this.file, err);
       }
-      this.out = createWriteStream(this.tmp);
+      if (this.discarded) throw new AllTalkError('aborted', 'The stream ended before its file was opened.');
+      // A large buffer: the stream's pieces are small, and waiting for every one to be written halves the speed.
+      this.out = createWriteStream(this.tmp, { highWaterMark: 1024 * 1024 });
       this.out.on('error', (err) => (this.failed = err));
-    }
+    })();
+    return this.opening;
+  }
+
+  /** Writes; a promise only when the file's buffer is full and must drain first. */
+  private write(data: Buffer): Promise<void> | undefined {
+    const out = this.out as WriteStream;
+    if (this.failed) throw fileError(this.file, this.failed);
     if (this.header) {
       this.bytes += this.header.length;
-      this.out.write(this.header);
+      out.write(this.header);
       this.header = undefined;
     }
-    if (this.failed) throw fileError(this.file, this.failed);
     this.bytes += data.length;
-    if (!this.out.write(data)) await drained(this.out);
-    if (this.failed) throw fileError(this.file, this.failed);
+    if (out.write(data)) return undefined;
+    return drained(out).then(() => {
+      if (this.failed) throw fileError(this.file, this.failed);
+    });
   }
 
   /** Closes the file, writes the real sizes into its header and renames it into place. */
   async finish(): Promise<string> {
     try {
       // Nothing came (a stop before any audio): the header alone, of the streaming format if none came either.
-      if (!this.out) await this.write(Buffer.alloc(0));
+      if (!this.out) {
+        await this.open();
+        this.write(Buffer.alloc(0));
+      }
       if (this.bytes === 0) this.out?.write(streamingWavHeader());
       await closed(this.out as WriteStream);
       if (this.failed) throw this.failed;
+      // A stream stopped or cut in the middle of a sample: the part of it is dropped.
+      const partial = this.bytes > this.headerBytes ? (this.bytes - this.headerBytes) % this.frameBytes : 0;
+      if (partial) {
+        this.bytes -= partial;
+        await fsp.truncate(this.tmp, this.bytes);
+      }
       await fixWavFileSizes(this.tmp);
       await fsp.rename(this.tmp, this.file);
       return this.file;
@@ -173,6 +213,8 @@ export class FileSink implements StreamSink {
 
   /** Removes what was written (on an error or a close of the flow). */
   async discard(): Promise<void> {
+    this.discarded = true;
+    await this.opening?.catch(() => undefined);
     const out = this.out;
     if (out && !out.closed) {
       const done = new Promise<void>((r) => out.once('close', () => r()));
@@ -181,6 +223,10 @@ export class FileSink implements StreamSink {
     }
     await removeQuietly(this.tmp);
   }
+}
+
+function frameBytesOf(format: AudioFormat): number {
+  return Math.max(1, format.channels * (format.bitsPerSample / 8));
 }
 
 function drained(out: WriteStream): Promise<void> {
