@@ -39,6 +39,7 @@ export async function openStream(transport: Transport, params: StreamParams, opt
   const res = await transport.open(spec, { signal: opts.signal, timeoutMs: timeout });
   if (res.statusCode !== 200) {
     const body = await readErrorBody(res.body as Readable, transport.timeoutMs, opts.signal);
+    if (opts.signal?.aborted) throw transport.cancelled('GET', STREAM_ROUTE);
     throw transport.httpError('GET', STREAM_ROUTE, { status: res.statusCode, headers: res.headers, body });
   }
   const body = res.body as Readable;

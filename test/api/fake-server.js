@@ -55,10 +55,12 @@ class FakeServer {
     this.sockets = new Set();
     this.server = undefined;
     this.port = 0;
+    /** The loopback address it listens on ('::1' for IPv6), set before start(). */
+    this.host = '127.0.0.1';
   }
 
   get origin() {
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
   }
 
   /** Starts listening (on the same port as before when restarted). */
@@ -71,7 +73,7 @@ class FakeServer {
     });
     await new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', resolve);
+      server.listen(this.port, this.host, resolve);
     });
     this.server = server;
     this.port = server.address().port;
@@ -169,6 +171,32 @@ function slowloris(server, res, contentType = 'application/json') {
   return record;
 }
 
+/**
+ * Headers at once (any status), then `bytes` bytes every `everyMs` ms for as long as the client
+ * listens: an error page or a stream that never ends, each gap short. `first` is sent at once.
+ */
+function trickle(server, res, { status = 200, contentType = 'text/plain', bytes = 1, everyMs = 100, first } = {}) {
+  const record = { sent: 0, closed: false };
+  server.streams.push(record);
+  res.writeHead(status, { 'content-type': contentType });
+  if (first) {
+    res.write(first);
+    record.sent += first.length;
+  } else {
+    res.flushHeaders();
+  }
+  const piece = Buffer.alloc(bytes, 0x78);
+  const timer = setInterval(() => {
+    res.write(piece);
+    record.sent += bytes;
+  }, everyMs);
+  res.on('close', () => {
+    record.closed = true;
+    clearInterval(timer);
+  });
+  return record;
+}
+
 /** A TCP server that accepts connections and never says a word. */
 async function silentServer(port = 0) {
   const sockets = new Set();
@@ -225,4 +253,4 @@ async function stillWorks(client, server) {
 
 module.exports = {
   assertClear,
-  stillWorks, FakeServer, MB, WAV, wav, send, endless, slowloris, silentServer, waitFor };
+  stillWorks, FakeServer, MB, WAV, wav, send, endless, slowloris, trickle, silentServer, waitFor };

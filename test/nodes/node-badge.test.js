@@ -2,6 +2,7 @@
 // The status badge every node shows: at most one change per 100 ms, the last change always shown,
 // the same badge never sent twice, and a burst of queue moves costing a handful of updates.
 const assert = require('node:assert/strict');
+const { EventEmitter } = require('node:events');
 const sinon = require('sinon');
 const { NodeBadge, BADGE_INTERVAL_MS } = require('../../dist/runtime/node-badge');
 
@@ -65,5 +66,97 @@ describe('NodeBadge', function () {
     b.close();
     clock.tick(BADGE_INTERVAL_MS * 2);
     assert.deepEqual(sent.map((s) => s.text), ['error: one', undefined]);
+  });
+  /** Stands in for a ServerConnection: a 'state' event and a state getter. */
+  class FakeConnection extends EventEmitter {
+    constructor(state = 'ready') {
+      super();
+      this.info = { state, since: Date.now() };
+    }
+    get state() {
+      return this.info;
+    }
+    change(state, reason) {
+      this.info = { state, reason, since: Date.now() };
+      this.emit('state', this.info);
+    }
+  }
+
+  it('walks a node through queued (1), generating…, progress, done, stopped', function () {
+    const connection = new FakeConnection('ready');
+    const sent = [];
+    const b = new NodeBadge((s) => sent.push(s), connection);
+    assert.deepEqual(sent, [{ fill: 'green', shape: 'dot', text: 'ready' }], 'the server state first');
+    clock.tick(BADGE_INTERVAL_MS);
+    const last = () => sent[sent.length - 1];
+
+    const jobs = [b.job(), b.job(), b.job()];
+    jobs.forEach((j, i) => j.onPosition(i + 1));
+    clock.tick(BADGE_INTERVAL_MS);
+    assert.deepEqual(last(), { fill: 'yellow', shape: 'ring', text: 'queued (1)' });
+
+    jobs[0].onPosition(0);
+    jobs[1].onPosition(1);
+    jobs[2].onPosition(2);
+    clock.tick(BADGE_INTERVAL_MS);
+    assert.deepEqual(last(), { fill: 'blue', shape: 'dot', text: 'generating…' });
+
+    b.progress('streaming 1.0 s');
+    clock.tick(BADGE_INTERVAL_MS);
+    assert.deepEqual(last(), { fill: 'blue', shape: 'dot', text: 'streaming 1.0 s' });
+
+    // Done while two more wait: the queue shows, not "done".
+    jobs[0].finish();
+    b.done(1500);
+    clock.tick(BADGE_INTERVAL_MS);
+    assert.deepEqual(last(), { fill: 'yellow', shape: 'ring', text: 'queued (1)' });
+
+    for (const j of jobs.slice(1)) {
+      j.onPosition(0);
+      j.finish();
+    }
+    b.done(1500);
+    clock.tick(BADGE_INTERVAL_MS);
+    assert.deepEqual(last(), { fill: 'green', shape: 'dot', text: 'done 1.5 s' });
+
+    b.stopped();
+    clock.tick(BADGE_INTERVAL_MS);
+    assert.deepEqual(last(), { fill: 'yellow', shape: 'dot', text: 'stopped' });
+    b.close();
+    assert.equal(connection.listenerCount('state'), 0, 'close() stops listening to the server');
+  });
+
+  it('stopped() while another job of the node still runs shows that job, not "stopped"', function () {
+    const sent = [];
+    const b = new NodeBadge((s) => sent.push(s), new FakeConnection('ready'));
+    clock.tick(BADGE_INTERVAL_MS);
+    const running = b.job();
+    running.onPosition(0);
+    clock.tick(BADGE_INTERVAL_MS);
+    b.stopped();
+    clock.tick(BADGE_INTERVAL_MS);
+    assert.equal(sent[sent.length - 1].text, 'generating…');
+    running.finish();
+    b.close();
+  });
+
+  it('a state event from the server shows over an idle node: offline as a red ring', function () {
+    const connection = new FakeConnection('ready');
+    const sent = [];
+    const b = new NodeBadge((s) => sent.push(s), connection);
+    clock.tick(BADGE_INTERVAL_MS);
+    const job = b.job();
+    job.onPosition(0);
+    job.finish();
+    b.done(800);
+    clock.tick(BADGE_INTERVAL_MS);
+    assert.equal(sent[sent.length - 1].text, 'done 0.8 s');
+    connection.change('offline', 'connection refused');
+    clock.tick(BADGE_INTERVAL_MS);
+    assert.deepEqual(sent[sent.length - 1], { fill: 'red', shape: 'ring', text: 'offline' });
+    connection.change('ready');
+    clock.tick(BADGE_INTERVAL_MS);
+    assert.deepEqual(sent[sent.length - 1], { fill: 'green', shape: 'dot', text: 'ready' });
+    b.close();
   });
 });

@@ -7,7 +7,9 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { helper, NODES, startSim, configNode, waitFor, collect } = require('./support');
-const { parseWav } = require('../../dist/api');
+const { AllTalkError, encodeWav, parseWav } = require('../../dist/api');
+const { WavPartsBuffer } = require('../../dist/runtime/wav-parts');
+const { FakeServer } = require('../api/fake-server');
 
 const TTS = require('../../nodes/alltalk-tts.js');
 const nodes = [NODES.config, NODES.status, TTS];
@@ -282,5 +284,66 @@ describe('robustness of the nodes', function () {
     assert.match(r.ended[0].message, /header name/);
     assert.ok(!r.ended[0].message.includes('secret-key-1'));
     assert.equal(sim.requests.length, 0);
+  });
+  describe('joining split parts refuses WAV headers no audio has (runtime level)', function () {
+    const MB = 1024 * 1024;
+    /** 20 KB of 16-bit mono silence at 24 kHz, its header then edited by `edit`. */
+    const part = (edit = () => undefined) => {
+      const wav = encodeWav(new Float32Array(10_000), { sampleRate: 24000, encoding: 's16' });
+      edit(wav);
+      return wav;
+    };
+    const oneHz = (w) => w.writeUInt32LE(1, 24);
+    const zeroBits = (w) => w.writeUInt16LE(0, 34);
+    for (const [what, parts, why] of [
+      ['a second part at 1 Hz', [part(), part(oneHz)], /Part 2 .*a sample rate of 1 Hz/],
+      ['a second part with 0 bits per sample', [part(), part(zeroBits)], /Part 2 .*0 bits per sample/],
+      ['a first part at 1 Hz', [part(oneHz), part()], /Part 1 .*a sample rate of 1 Hz/],
+    ]) {
+      it(`${what}: invalid-response at once, no RangeError, no big allocation`, async function () {
+        const joined = new WavPartsBuffer(10 * MB, parts.length);
+        const rss = process.memoryUsage().rss;
+        let thrown;
+        try {
+          for (const p of parts) await joined.add(p);
+        } catch (err) {
+          thrown = err;
+        }
+        const grown = process.memoryUsage().rss - rss;
+        assert.ok(thrown instanceof AllTalkError, `an AllTalkError, not ${thrown && thrown.stack}`);
+        assert.equal(thrown.kind, 'invalid-response', thrown.message);
+        assert.match(thrown.message, why);
+        assert.ok(grown < 100 * MB, `rss grew by ${Math.round(grown / MB)} MB`);
+      });
+    }
+  });
+
+  it('a config refused at deploy: alltalk-status reports offline with the reason, and nothing is polled', async function () {
+    // The address the config names: nothing may reach it (nor the default 127.0.0.1:7851).
+    const fake = new FakeServer();
+    await fake.start();
+    try {
+      await helper.load(nodes, flow({ port: fake.port }, { output: 'url' }, { apiKeyHeader: 'X-API-Key:', healthInterval: 1 }),
+        { cfg: { apiKey: 'secret-key-2' } });
+      const cfg = helper.getNode('cfg');
+      const r = await end('st', { _msgid: id(), payload: 'how are you?' });
+      assert.equal(r.ended[0], undefined, r.ended[0] && r.ended[0].message);
+      const report = r.outputs[0].payload;
+      assert.equal(report.ready, false);
+      assert.equal(report.state, 'offline');
+      assert.match(report.reason, /"X-API-Key:" is not a valid HTTP header name/);
+      assert.ok(!JSON.stringify(report).includes('secret-key-2'), 'the key is not in the report');
+      // A refresh cannot reach a server either: the message ends with the reason, still nothing polled.
+      const refreshed = await end('st', { _msgid: id(), topic: 'refresh', payload: 'refresh' });
+      assert.equal(refreshed.ended[0].kind, 'validation');
+      assert.match(refreshed.ended[0].message, /X-API-Key:/);
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      assert.equal(cfg.connection.state.state, 'offline');
+      assert.match(cfg.connection.state.reason, /"X-API-Key:" is not a valid HTTP header name/, 'the reason was not replaced by a poll');
+      assert.equal(fake.requests.length, 0, 'nothing reached the configured server');
+    } finally {
+      await helper.unload();
+      await fake.stop();
+    }
   });
 });

@@ -51,7 +51,12 @@ export = function register(RED: NodeAPI): void {
       // A bad host, port or proxy header: worker nodes show offline with the reason; nothing is polled.
       const reason = `The AllTalk server configuration is invalid: ${(err as Error).message}`;
       node.error(reason);
-      connection = new ServerConnection({ host: '127.0.0.1', port: 7851 });
+      // Without the credentials it may be valid (a bad header name, say): it then shows its own address.
+      try {
+        connection = new ServerConnection({ ...options, headers: {}, basicAuth: undefined });
+      } catch {
+        connection = new ServerConnection({ host: '127.0.0.1', port: 7851 });
+      }
       connection.disable(reason);
     }
     node.server = { protocol: options.protocol, host: options.host, port: options.port };
