@@ -18,54 +18,15 @@
 const http = require('node:http');
 const { performance } = require('node:perf_hooks');
 const { fork } = require('node:child_process');
+const { encodeWav } = require('../dist/api');
+const { engineProfile } = require('../dist/simulator/profiles');
 
-/** The 24 keys of /api/currentsettings (shape of test/api/fixtures.js), an XTTS server. */
-const SETTINGS = {
-  engines_available: ['parler', 'piper', 'vits', 'xtts'],
-  current_engine_loaded: 'xtts',
-  models_available: [{ name: 'xtts - xttsv2_2.0.3' }],
-  current_model_loaded: 'xtts - xttsv2_2.0.3',
-  manufacturer_name: 'Coqui',
-  audio_format: 'wav',
-  deepspeed_capable: true,
-  deepspeed_available: false,
-  deepspeed_enabled: false,
-  generationspeed_capable: true,
-  generationspeed_set: 1,
-  lowvram_capable: true,
-  lowvram_enabled: false,
-  pitch_capable: false,
-  pitch_set: 0,
-  repetitionpenalty_capable: true,
-  repetitionpenalty_set: 10,
-  streaming_capable: true,
-  temperature_capable: true,
-  temperature_set: 0.75,
-  ttsengines_installed: true,
-  languages_capable: true,
-  multivoice_capable: true,
-  multimodel_capable: true,
-};
+/** The 24 keys of /api/currentsettings: those of the simulator's XTTS server, which can stream. */
+const SETTINGS = engineProfile('xtts').settings;
 
 /** A 44-byte PCM header and 4 KB of 16-bit mono 24 kHz samples. */
 function smallWav() {
-  const dataLength = 4096;
-  const wav = Buffer.alloc(44 + dataLength);
-  wav.write('RIFF', 0, 'ascii');
-  wav.writeUInt32LE(36 + dataLength, 4);
-  wav.write('WAVE', 8, 'ascii');
-  wav.write('fmt ', 12, 'ascii');
-  wav.writeUInt32LE(16, 16);
-  wav.writeUInt16LE(1, 20);
-  wav.writeUInt16LE(1, 22);
-  wav.writeUInt32LE(24000, 24);
-  wav.writeUInt32LE(48000, 28);
-  wav.writeUInt16LE(2, 32);
-  wav.writeUInt16LE(16, 34);
-  wav.write('data', 36, 'ascii');
-  wav.writeUInt32LE(dataLength, 40);
-  for (let i = 0; i < dataLength / 2; i++) wav.writeInt16LE(Math.round(8000 * Math.sin(i / 8)), 44 + 2 * i);
-  return wav;
+  return encodeWav(Float32Array.from({ length: 2048 }, (_, i) => 0.25 * Math.sin(i / 8)), { sampleRate: 24000, encoding: 's16' });
 }
 
 /** The streaming header: a 44-byte PCM 24 kHz mono 16-bit header with RIFF size 36, data size 0. */

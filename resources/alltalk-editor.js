@@ -111,6 +111,18 @@
             if (rule.pattern) { return new RegExp(rule.pattern).test(String(value)); }
             return true;
         },
+        /** The config dialog's API key header name and key, checked with the runtime's own rules. */
+        validHeaderName: function (v) {
+            var rules = AllTalkEditor._rulesData;
+            if (v === undefined || v === null || String(v).trim() === '' || !rules || !rules.headers) { return true; }
+            var name = String(v).trim();
+            return new RegExp(rules.headers.name).test(name) && rules.headers.reserved.indexOf(name.toLowerCase()) < 0;
+        },
+        validHeaderValue: function (v) {
+            var rules = AllTalkEditor._rulesData;
+            if (!v || v === '__PWRD__' || !rules || !rules.headers) { return true; }
+            return !new RegExp(rules.headers.invalidValueChar).test(String(v));
+        },
         /** Plays audio bytes from an admin route in the browser. */
         playAudio: function (url, body) {
             return new Promise(function (resolve) {

@@ -10,7 +10,11 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** What undici (and Node's http) accept in a header value: tab, printable ASCII, Latin-1. */
 const INVALID_VALUE_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
 /** Headers the client sets itself or that would break the framing of a request. */
-const RESERVED = new Set(['host', 'content-length', 'content-type', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect']);
+const RESERVED_NAMES = ['host', 'content-length', 'content-type', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect'];
+const RESERVED = new Set(RESERVED_NAMES);
+
+/** The same rules for the editor, which checks the config dialog with them. */
+export const HEADER_RULES = { name: TOKEN.source, reserved: RESERVED_NAMES, invalidValueChar: INVALID_VALUE_CHAR.source };
 
 /** Refuses a header name that cannot be sent, with a message that says how to fix it. */
 export function checkHeaderName(name: unknown, what = 'header name'): string {

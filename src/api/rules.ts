@@ -7,6 +7,7 @@
  * `enforced: false` marks rules the server documents but does not check (RVC pitch); we check
  * them anyway, because the server would otherwise accept a value and do something odd with it.
  */
+import { HEADER_RULES } from './request-headers';
 import type { CurrentSettings } from './types';
 
 export const LANGUAGES = [
@@ -130,5 +131,6 @@ export function rulesForEditor(): Record<string, unknown> {
     languages: LANGUAGES,
     defaultMaxCharacters: DEFAULT_MAX_CHARACTERS,
     openai: { maxCharacters: OPENAI_MAX_CHARACTERS, voices: OPENAI_VOICES, formats: OPENAI_FORMATS, speed: OPENAI_SPEED },
+    headers: HEADER_RULES,
   };
 }

@@ -7,27 +7,13 @@ const assert = require('node:assert/strict');
 const http = require('node:http');
 const net = require('node:net');
 const { settingsWith } = require('./fixtures');
+const { encodeWav } = require('../../dist/api');
 
 const MB = 1024 * 1024;
 
 /** A small valid WAV (16-bit mono 24 kHz, silence). */
 function wav(samples = 2400) {
-  const data = samples * 2;
-  const h = Buffer.alloc(44 + data);
-  h.write('RIFF', 0, 'ascii');
-  h.writeUInt32LE(36 + data, 4);
-  h.write('WAVE', 8, 'ascii');
-  h.write('fmt ', 12, 'ascii');
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20);
-  h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(24000, 24);
-  h.writeUInt32LE(48000, 28);
-  h.writeUInt16LE(2, 32);
-  h.writeUInt16LE(16, 34);
-  h.write('data', 36, 'ascii');
-  h.writeUInt32LE(data, 40);
-  return h;
+  return encodeWav(new Float32Array(samples), { sampleRate: 24000, encoding: 's16' });
 }
 
 const WAV = wav();

@@ -3,23 +3,9 @@
 // and adminAuth on, talking to the simulator: the editor's view of the package.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
-const net = require('node:net');
-const { spawn } = require('node:child_process');
 const { AllTalkSimulator } = require('../../dist/simulator');
-
-const root = path.join(__dirname, '..', '..');
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
+const { startNodeRed } = require('./node-red');
 
 describe('in a real Node-RED process (e2e)', function () {
   this.timeout(60000);
@@ -27,56 +13,32 @@ describe('in a real Node-RED process (e2e)', function () {
   let red;
   let base;
   let userDir;
-  let output = '';
 
   before(async function () {
     sim = new AllTalkSimulator({ port: 0 });
     await sim.start();
-    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'alltalk-e2e-'));
-    fs.mkdirSync(path.join(userDir, 'node_modules'));
-    fs.symlinkSync(root, path.join(userDir, 'node_modules', 'node-red-contrib-alltalk'), 'dir');
-    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'e2e', private: true }));
-    fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify([
-      { id: 'tab', type: 'tab', label: 'e2e' },
-      { id: 'cfg', type: 'alltalk-config', name: 'sim', protocol: 'http', host: '127.0.0.1', port: sim.port, timeout: 2, generationTimeout: 30, concurrency: 1, queueLimit: 50, healthInterval: 30 },
-      { id: 'st', type: 'alltalk-status', z: 'tab', server: 'cfg', interval: 0, onlyChanges: false, wires: [[]] },
-    ]));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = {
-      uiPort: ${port}, uiHost: '127.0.0.1', flowFile: 'flows.json', credentialSecret: 'e2e-secret',
-      logging: { console: { level: 'warn' } },
-      adminAuth: {
+    red = await startNodeRed({
+      flows: [
+        { id: 'tab', type: 'tab', label: 'e2e' },
+        { id: 'cfg', type: 'alltalk-config', name: 'sim', protocol: 'http', host: '127.0.0.1', port: sim.port, timeout: 2, generationTimeout: 30, concurrency: 1, queueLimit: 50, healthInterval: 30 },
+        { id: 'st', type: 'alltalk-status', z: 'tab', server: 'cfg', interval: 0, onlyChanges: false, wires: [[]] },
+      ],
+      settings: `adminAuth: {
         type: 'credentials',
         users: async (username) => ({ admin: { username: 'admin', permissions: '*' }, reader: { username: 'reader', permissions: 'read' } })[username] || null,
         authenticate: async (username, password) => (password === 'pw-' + username ? ({ admin: { username: 'admin', permissions: '*' }, reader: { username: 'reader', permissions: 'read' } })[username] || null : null),
-      },
-    };\n`);
-    red = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    red.stdout.on('data', (d) => (output += d));
-    red.stderr.on('data', (d) => (output += d));
-    const started = Date.now();
-    for (;;) {
-      try {
-        const r = await fetch(`${base}/auth/login`);
-        if (r.ok) break;
-      } catch {
-        // not up yet
-      }
-      if (Date.now() - started > 45000) throw new Error(`Node-RED did not start:\n${output}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+      },`,
+      readyPath: '/auth/login',
+    });
+    base = red.base;
+    userDir = red.userDir;
   });
 
   after(async function () {
-    if (red && red.exitCode === null) {
-      const exited = new Promise((r) => red.once('exit', r));
-      red.kill('SIGINT');
-      await exited;
-    }
+    if (red) await red.stop();
     if (sim) await sim.stop();
-    if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
   });
+
 
   async function token(user) {
     const r = await fetch(`${base}/auth/token`, {

@@ -4,28 +4,16 @@
 // audio format, the audio while it is still being generated, then {done}; Stop ends a long stream.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
-const net = require('node:net');
-const { spawn } = require('node:child_process');
 const WebSocket = require('ws');
 const { AllTalkSimulator } = require('../../dist/simulator');
+const { startNodeRed } = require('./node-red');
 
 const root = path.join(__dirname, '..', '..');
 const example = JSON.parse(fs.readFileSync(path.join(root, 'examples', 'stream-to-browser.json'), 'utf8'));
 
 /** Time on the simulator's clock (it records generations with performance.timeOrigin + now()). */
 const now = () => performance.timeOrigin + performance.now();
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -74,63 +62,36 @@ describe('examples/stream-to-browser.json in a real Node-RED process (e2e)', fun
   let sim;
   let red;
   let base;
-  let userDir;
-  let output = '';
   const players = [];
 
   before(async function () {
     // 40 ms between 0.2 s chunks: a stream lasts long enough to see it arrive while it is generated.
     sim = new AllTalkSimulator({ port: 0, streamChunkIntervalMs: 40 });
     await sim.start();
-    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'alltalk-e2e-stream-'));
-    fs.mkdirSync(path.join(userDir, 'node_modules'));
-    fs.symlinkSync(root, path.join(userDir, 'node_modules', 'node-red-contrib-alltalk'), 'dir');
-    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'e2e', private: true }));
     // The example as the editor imports it: on a tab, the config node pointed at the simulator.
-    const flow = [
+    const flows = [
       { id: 'stream-example-tab', type: 'tab', label: 'stream to browser' },
       ...example.map((n) => {
         if (n.type === 'alltalk-config') return { ...n, port: String(sim.port) };
         return n.x === undefined ? n : { ...n, z: 'stream-example-tab' };
       }),
     ];
-    fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flow));
-    const port = await freePort();
-    base = `127.0.0.1:${port}`;
-    fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = {
-      uiPort: ${port}, uiHost: '127.0.0.1', flowFile: 'flows.json', credentialSecret: 'e2e-secret',
-      logging: { console: { level: 'warn' } },
-    };\n`);
-    red = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    red.stdout.on('data', (d) => (output += d));
-    red.stderr.on('data', (d) => (output += d));
+    red = await startNodeRed({ flows, readyPath: '/alltalk/player', label: 'e2e-stream' });
+    base = red.base.replace(/^http:\/\//, '');
     const started = Date.now();
-    for (;;) {
-      try {
-        if ((await fetch(`http://${base}/alltalk/player`)).ok) break;
-      } catch {
-        // not up yet
-      }
-      if (Date.now() - started > 20000) throw new Error(`Node-RED did not start the flow:\n${output}`);
-      await sleep(100);
-    }
     // The config node has read the server's voices (the stream node checks the voice against them).
     while (!sim.requests.some((r) => r.path === '/api/voices')) {
-      if (Date.now() - started > 20000) throw new Error(`the config node did not reach the simulator:\n${output}`);
+      if (Date.now() - started > 20000) throw new Error(`the config node did not reach the simulator:\n${red.output()}`);
       await sleep(50);
     }
   });
 
   after(async function () {
     for (const p of players) p.socket.terminate();
-    if (red && red.exitCode === null) {
-      const exited = new Promise((r) => red.once('exit', r));
-      red.kill('SIGINT');
-      await exited;
-    }
+    if (red) await red.stop();
     if (sim) await sim.stop();
-    if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
   });
+
 
   it('serves the player page', async function () {
     const r = await fetch(`http://${base}/alltalk/player`);
