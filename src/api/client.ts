@@ -252,8 +252,11 @@ export class AllTalkClient {
     if (reply.status !== 200) {
       const plain500 = reply.status === 500 && reply.body.toString('utf8').trim() === 'Internal Server Error';
       throw this.transport.httpError('POST', route, reply, plain500
-        ? `AllTalk at ${this.origin} answered 500 to ${route} without details. Its OpenAI endpoint reports every ` +
-            'problem that way: check that ffmpeg is installed on the AllTalk machine and that the OpenAI voice map names existing voices.'
+        ? `AllTalk at ${this.origin} answered ${route} with a bare "500 Internal Server Error". The request passed every ` +
+            'check here (voice, format, speed, length), so the cause is on the server, which reports every problem that way. ' +
+            'The usual causes: ffmpeg is not installed on the AllTalk machine (it is needed even for wav), or the OpenAI voice ' +
+            `"${p.voice}" is mapped to a voice file that does not exist (set the map with alltalk-control's voicemap command). ` +
+            'AllTalk\'s own console shows the real error.'
         : undefined);
     }
     const contentType = headerValue(reply.headers['content-type']) ?? '';

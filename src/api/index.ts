@@ -3,6 +3,7 @@ export * from './audio-format';
 export { Cancellation, type CancelSignal } from './cancellation';
 export * from './client';
 export * from './errors';
+export * from './openai-audio';
 export { checkHeaderName, checkHeaderValue } from './request-headers';
 export * from './rules';
 export { encodePath } from './server-path';

@@ -17,7 +17,7 @@
  *   POST   /__sim/mode           {mode}
  *   POST   /__sim/voices         {voices?, rvcVoices?, openaiVoiceMap?}
  *   POST   /__sim/api-config     partial api_def defaults, merged
- *   POST   /__sim/engine         {modelLoaded?, cuda?}
+ *   POST   /__sim/engine         {modelLoaded?, cuda?, ffmpeg?}
  *   POST   /__sim/hold           running and later generations/model loads do not finish...
  *   POST   /__sim/release        ...until this
  */
@@ -214,7 +214,11 @@ export class ControlApi {
           if (typeof body.cuda !== 'boolean') bad('cuda must be a boolean');
           sim.engine.cuda = body.cuda;
         }
-        return { modelLoaded: sim.engine.modelLoaded, cuda: sim.engine.cuda };
+        if (body.ffmpeg !== undefined) {
+          if (typeof body.ffmpeg !== 'boolean') bad('ffmpeg must be a boolean');
+          sim.engine.ffmpeg = body.ffmpeg;
+        }
+        return { modelLoaded: sim.engine.modelLoaded, cuda: sim.engine.cuda, ffmpeg: sim.engine.ffmpeg };
       }
       case '/__sim/hold':
         expect('POST');

@@ -105,6 +105,8 @@ export class SimulatedEngine {
   modelLoaded = true;
   /** The host has CUDA (LowVRAM changes then reload the model; without it they unload it for good). */
   cuda = true;
+  /** ffmpeg is installed (the OpenAI route needs it for every format, wav included). */
+  ffmpeg = true;
   readonly gate = new BusyGate();
   readonly generations: GenerationRecord[] = [];
   /** A model load (start-up, /api/reload, DeepSpeed or LowVRAM change) is running. */

@@ -3,6 +3,7 @@
  *
  * Real mode keeps the server's broken error handling: every validation or handled error of
  * /v1/audio/speech ends as E3 500 text/plain; only engine HTTPExceptions come through as E2.
+ * Without ffmpeg (option `ffmpeg: false`) every call fails after generating, wav included.
  */
 import { randomUUID } from 'crypto';
 import { promises as fsp } from 'fs';
@@ -118,6 +119,12 @@ export const postOpenAiSpeech: RouteHandler = async (host, ex) => {
     const wav = encodeNative(audio.samples, engine.profile.native);
     await writeFileAtomically(wavPath, wav);
     const format = checked.responseFormat;
+    if (!engine.ffmpeg) {
+      // The "ffmpeg installed?" check comes before the "already in that format" shortcut: even wav fails.
+      handledError(host, ex, 500, { error: 'Runtime error: ffmpeg is not installed; it is needed to transcode the audio' });
+      ticket.end('error', { outputFile: wavPath, error: 'ffmpeg is not installed' });
+      return;
+    }
     if (!isOpenAiFormat(format)) {
       // Detected only after generation: the wav stays behind.
       handledError(host, ex, 400, { error: `Invalid value: Unsupported format: ${format}` });

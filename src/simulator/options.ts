@@ -45,6 +45,8 @@ export interface SimulatorOptions {
   modelLoadMs?: number;
   /** The host has CUDA. Without it, enabling LowVRAM unloads the model for good. Default true. */
   cuda?: boolean;
+  /** ffmpeg is installed. Without it every /v1/audio/speech call fails after generating, even for wav. Default true. */
+  ffmpeg?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -65,6 +67,7 @@ export interface ResolvedOptions {
   espeak: boolean;
   modelLoadMs: number;
   cuda: boolean;
+  ffmpeg: boolean;
 }
 
 function nonNegative(value: number | undefined, fallback: number, name: string): number {
@@ -99,5 +102,6 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     espeak: options.espeak ?? false,
     modelLoadMs: nonNegative(options.modelLoadMs, 100, 'modelLoadMs'),
     cuda: options.cuda ?? true,
+    ffmpeg: options.ffmpeg ?? true,
   };
 }

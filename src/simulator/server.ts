@@ -85,6 +85,7 @@ export class AllTalkSimulator extends EventEmitter {
       this,
     );
     this.engine.cuda = this.options.cuda;
+    this.engine.ffmpeg = this.options.ffmpeg;
     this.control = new ControlApi(this);
     const sim = this;
     this.host = {
@@ -328,6 +329,7 @@ export class AllTalkSimulator extends EventEmitter {
     this.engine.setProfile(this.options.profile);
     this.engine.rvcVoices = this.engine.defaultRvcVoices();
     this.engine.cuda = this.options.cuda;
+    this.engine.ffmpeg = this.options.ffmpeg;
     this.engine.releaseHolds();
     this.engine.resetObservations();
   }

@@ -1,0 +1,138 @@
+/**
+ * alltalk-openai: text to speech through AllTalk's OpenAI-compatible POST /v1/audio/speech, the
+ * route Home Assistant and many tools use, for mp3, opus, aac, flac, wav, and pcm made here.
+ * Everything is checked before sending: the server answers every mistake with a bare 500.
+ */
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { AllTalkError, isAllTalkError } from '../../api/errors';
+import { joinOpenAiParts, OPENAI_CONTENT_TYPES, wavToPcm } from '../../api/openai-audio';
+import { megabytes } from '../../api/server-errors';
+import { WavFormatError } from '../../api/wav';
+import { prepareTarget, writeAudioFile } from '../../runtime/audio-file';
+import { checkWritable, handleInput, messageView, nodeLifetime, safeText, writeOutput } from '../../runtime/input-handler';
+import { NodeBadge } from '../../runtime/node-badge';
+import { readInput, wholeNumber } from '../../runtime/node-properties';
+import { serverConnection } from '../../runtime/worker-node';
+import { type OpenAiDialog, planSpeech } from './openai-options';
+
+interface OpenAiDef extends NodeDef {
+  server: string;
+  property: string;
+  propertyType: string;
+  voice: string;
+  format: string;
+  speed: string | number;
+  model: string;
+  output: string;
+  filePath: string;
+  splitLongText: boolean | string;
+  maxTotalCharacters?: string | number;
+}
+
+const DEFAULT_MAX_TOTAL_CHARACTERS = 20_000;
+/** The properties written on the message (and msg.filename in file mode). */
+const OUTPUT_KEYS = ['payload', 'contentType', 'alltalk'];
+/** The properties read from the message besides its text. */
+const MESSAGE_KEYS = ['alltalk', 'voice', 'format', 'speed', 'filename'];
+
+export = function register(RED: NodeAPI): void {
+  function AllTalkOpenAi(this: Node, def: OpenAiDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const connection = serverConnection(RED, def.server);
+    const badge = new NodeBadge((s) => node.status(s), connection);
+    const lifetime = nodeLifetime();
+    const limits = {
+      split: def.splitLongText === true || def.splitLongText === 'true',
+      maxTotal: wholeNumber(def.maxTotalCharacters, DEFAULT_MAX_TOTAL_CHARACTERS),
+    };
+    const dialog: OpenAiDialog = { voice: def.voice, format: def.format, speed: def.speed, model: def.model, output: def.output, filePath: def.filePath };
+    const workingDirectory = (RED.settings as { fileWorkingDirectory?: string }).fileWorkingDirectory;
+
+    handleInput(node, async (msg, send) => {
+      const received = Date.now();
+      if (!connection) throw new AllTalkError('validation', 'No AllTalk server is configured: choose one in the node\'s settings.');
+
+      // 1. Resolve and check everything before anything is sent.
+      const raw = (await readInput(RED, node, def.property, def.propertyType, msg)).value;
+      const view = messageView(msg, MESSAGE_KEYS);
+      const plan = planSpeech(dialog, view, raw, limits);
+      checkWritable(msg, plan.output === 'file' ? [...OUTPUT_KEYS, 'filename'] : OUTPUT_KEYS, 'alltalk-openai');
+      const target = plan.output === 'file' ? await prepareTarget(plan.filePath as string, workingDirectory) : undefined;
+
+      // 2. Generate every part in the server's queue, in order.
+      const job = badge.job();
+      let startedAt = 0;
+      let audio: Buffer;
+      try {
+        audio = await connection.runGeneration(async (signal) => {
+          startedAt = Date.now();
+          const parts: Buffer[] = [];
+          let bytes = 0;
+          for (const request of plan.requests) {
+            const reply = await connection.client.openaiSpeech(request, { signal });
+            const part = plan.format === 'pcm' ? toPcm(reply.audio) : reply.audio;
+            bytes += part.length;
+            if (bytes > connection.client.maxAudioBytes) {
+              throw new AllTalkError('too-large', `The speech makes more than ${megabytes(connection.client.maxAudioBytes)} of audio ` +
+                '(the "Max audio size" of the server configuration). Shorten the text, or raise the limit.');
+            }
+            parts.push(part);
+          }
+          return joinParts(plan.format, parts);
+        }, { signal: lifetime, onPosition: (p) => job.onPosition(p) });
+      } finally {
+        job.finish();
+      }
+
+      // 3. The output: the incoming message, enriched.
+      const out: Record<string, unknown> = {
+        payload: audio,
+        contentType: OPENAI_CONTENT_TYPES[plan.format],
+        alltalk: {
+          request: plan.requests.length === 1 ? plan.requests[0] : plan.requests,
+          timing: { queuedMs: startedAt - received, generationMs: Date.now() - startedAt },
+          bytes: audio.length,
+          format: plan.format,
+          parts: plan.requests.length,
+        },
+      };
+      if (target) {
+        const written = await writeAudioFile(target, audio, `alltalk_speech.${plan.format}`);
+        out.payload = written;
+        out.filename = written;
+      }
+      writeOutput(msg, out);
+      badge.done(Date.now() - received);
+      send(msg);
+    }, (err) => badge.error(isAllTalkError(err) ? err.shortReason : safeText(err.message) || 'failed'));
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      lifetime.abort(new AllTalkError('aborted', 'The node was stopped (flow redeployed or Node-RED stopping).'));
+      badge.close();
+      done();
+    });
+  }
+
+  RED.nodes.registerType('alltalk-openai', AllTalkOpenAi as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+};
+
+/** OpenAI's pcm from the WAV the server sent. */
+function toPcm(wav: Buffer): Buffer {
+  try {
+    return wavToPcm(wav);
+  } catch (err) {
+    if (err instanceof WavFormatError) throw new AllTalkError('invalid-response', `The WAV from AllTalk could not be turned into pcm: ${err.message}.`);
+    throw err;
+  }
+}
+
+/** The parts of a split text as one file. */
+function joinParts(format: Parameters<typeof joinOpenAiParts>[0], parts: Buffer[]): Buffer {
+  try {
+    return joinOpenAiParts(format, parts);
+  } catch (err) {
+    if (err instanceof WavFormatError) throw new AllTalkError('invalid-response', `The parts of the long text could not be joined: ${err.message}.`);
+    throw err;
+  }
+}
