@@ -13,7 +13,7 @@ import type { StreamParams } from './types';
 import { megabytes } from './server-errors';
 import { removeQuietly, temporaryName } from './temp-file';
 import { type CallOptions, readLimited, type Transport } from './transport';
-import { validateStreamParams, type ValidationContext } from './validation';
+import { validateStreamParams, type ValidationContext, wellFormed } from './validation';
 import { fixWavSizes, parseWav, WavFormatError } from './wav';
 
 export const STREAM_ROUTE = '/api/tts-generate-streaming';
@@ -27,8 +27,8 @@ export interface StreamOptions extends CallOptions, ValidationContext {
 
 /** The query of the streaming GET, every value encoded (voices may hold spaces). */
 export function streamQuery(p: Required<StreamParams>): string {
-  return `text=${encodeURIComponent(p.text)}&voice=${encodeURIComponent(p.voice)}` +
-    `&language=${encodeURIComponent(p.language)}&output_file=${encodeURIComponent(p.output_file)}`;
+  const q = (v: string) => encodeURIComponent(wellFormed(v));
+  return `text=${q(p.text)}&voice=${q(p.voice)}&language=${q(p.language)}&output_file=${q(p.output_file)}`;
 }
 
 /** Opens the stream; resolves once the server answered 200, with the body as a Readable. */

@@ -47,6 +47,8 @@ export function validateText(value: unknown, maxCharacters = DEFAULT_MAX_CHARACT
     throw validationError(field, value, 'text (a string, number or boolean)',
       `The text to speak must be a string, but ${describeValue(value)} was received. Nothing was sent to AllTalk.`);
   }
+  // Half a surrogate pair cannot be sent as UTF-8: it becomes U+FFFD, as a form encoder would make it.
+  text = wellFormed(text);
   if (!text.trim()) {
     throw validationError(field, value, 'non-empty text',
       'The text to speak is empty (or only white space). Nothing was sent to AllTalk.');
@@ -59,6 +61,13 @@ export function validateText(value: unknown, maxCharacters = DEFAULT_MAX_CHARACT
         'Shorten it, or turn on "split long text". Nothing was sent to AllTalk.');
   }
   return text;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** The text with every half of a surrogate pair replaced by U+FFFD. */
+export function wellFormed(text: string): string {
+  return text.replace(LONE_SURROGATE, '\uFFFD');
 }
 
 /** Length in Unicode code points (what Python's len() gives). */

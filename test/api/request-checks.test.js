@@ -4,6 +4,8 @@
 const assert = require('node:assert/strict');
 const { AllTalkClient, AllTalkError, checkHeaderName, checkHeaderValue, encodePath, notAudioReason, serverPath, encodeWav, isRvcDisabled } = require('../../dist/api');
 const { redact } = require('../../dist/api/request-headers');
+const { streamQuery } = require('../../dist/api/streaming');
+const { validateText } = require('../../dist/api');
 
 const SENDABLE = /^\/[\x21-\x7e]*$/;
 
@@ -113,6 +115,14 @@ describe('request checks', function () {
       assert.match(notAudioReason(wav, 'mp3'), /not mp3 audio/);
       assert.match(notAudioReason(Buffer.from('hello'), 'any'), /not audio in a known format/);
     });
+  });
+
+  it('half a surrogate pair in the text becomes U+FFFD (as a form encoder makes it), for every route', function () {
+    assert.equal(validateText('ab\ud800c'), 'ab\ufffdc');
+    assert.equal(validateText('\udc00 x'), '\ufffd x');
+    assert.equal(validateText('ok \u{1F600}'), 'ok \u{1F600}', 'a whole pair is kept');
+    const q = streamQuery({ text: 'x\ud800', voice: 'v\udfff', language: 'en', output_file: 'o' });
+    assert.match(q, /^text=x%EF%BF%BD&voice=v%EF%BF%BD&/);
   });
 
   it('RVC "disabled" in any case counts as Disabled', function () {
