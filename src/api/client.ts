@@ -254,8 +254,9 @@ export class AllTalkClient {
       throw this.transport.httpError('POST', route, reply, plain500
         ? `AllTalk at ${this.origin} answered ${route} with a bare "500 Internal Server Error". The request passed every ` +
             'check here (voice, format, speed, length), so the cause is on the server, which reports every problem that way. ' +
-            'The usual causes: ffmpeg is not installed on the AllTalk machine (it is needed even for wav), or the OpenAI voice ' +
-            `"${p.voice}" is mapped to a voice file that does not exist (set the map with alltalk-control's voicemap command). ` +
+            'The usual causes: ffmpeg is not installed on the AllTalk machine (it is needed even for wav), the OpenAI voice ' +
+            `"${p.voice}" is mapped to a voice file that does not exist (set the map with alltalk-control's voicemap command), ` +
+            'or AllTalk could not detect the language of the text. ' +
             'AllTalk\'s own console shows the real error.'
         : undefined);
     }

@@ -49,8 +49,13 @@ export class AllTalkError extends Error {
   readonly field?: string;
   readonly value?: unknown;
   readonly allowed?: string;
-  /** A low-level error code such as ECONNREFUSED, when there was one. */
-  readonly code?: string;
+  /**
+   * ALLTALK_<KIND> (ALLTALK_OFFLINE, ALLTALK_VALIDATION, ALLTALK_TOO_LARGE...): stable, and what a
+   * Catch node sees as msg.error.code (Node-RED copies only the code, stack and cause of an error).
+   */
+  readonly code: string;
+  /** The low-level error code behind it, such as ECONNREFUSED, when there was one. */
+  readonly causeCode?: string;
 
   constructor(kind: AllTalkErrorKind, message: string, details: AllTalkErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -64,7 +69,8 @@ export class AllTalkError extends Error {
     this.field = details.field;
     this.value = details.value;
     this.allowed = details.allowed;
-    this.code = errorCode(details.cause);
+    this.code = `ALLTALK_${kind.toUpperCase().replace(/-/g, '_')}`;
+    this.causeCode = errorCode(details.cause);
   }
 
   /** A short text for a status badge ("offline", "http 500", "speed out of range"...). */

@@ -208,7 +208,7 @@ export class Transport extends ServerErrors {
         return reply;
       } catch (err) {
         const e = err as AllTalkError;
-        const retryable = e.kind === 'offline' && (spec.retry === 'read' || e.code === 'ECONNREFUSED');
+        const retryable = e.kind === 'offline' && (spec.retry === 'read' || e.causeCode === 'ECONNREFUSED');
         if (!retryable || attempt >= retries || opts.signal?.aborted || this.closed) throw e;
         await this.backoff(attempt, opts.signal);
         if (opts.signal?.aborted || this.closed) throw this.cancelled(spec.method, spec.path);

@@ -21,7 +21,7 @@ describe('api/client errors, retries and transport', () => {
       const port = await closedPort();
       const client = h.client(port, { retry: { retries: 0 } });
       const err = await rejectsWith(client.ready(), 'offline');
-      assert.equal(err.code, 'ECONNREFUSED');
+      assert.equal(err.causeCode, 'ECONNREFUSED');
       assert.ok(err.message.includes(`http://127.0.0.1:${port}`), err.message);
       assert.match(err.message, /connection refused/);
       assert.match(err.message, /Is it running/);
@@ -43,7 +43,7 @@ describe('api/client errors, retries and transport', () => {
       assert.equal(await client.ready(), 'Ready');
       await sim.goAway();
       const err = await rejectsWith(client.ready(), 'offline');
-      assert.ok(['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET'].includes(err.code), err.code);
+      assert.ok(['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET'].includes(err.causeCode), err.causeCode);
       await sim.comeBack();
       assert.equal(await client.ready(), 'Ready');
     });

@@ -74,7 +74,7 @@ describe('api/client with documented and starting servers', () => {
       const sim = await h.sim({ startupMs: 300 });
       const impatient = h.client(sim, { retry: { retries: 0 } });
       const err = await rejectsWith(impatient.ready(), 'offline');
-      assert.equal(err.code, 'ECONNREFUSED');
+      assert.equal(err.causeCode, 'ECONNREFUSED');
       const patient = h.client(sim, { retry: { retries: 30, baseDelayMs: 50, maxDelayMs: 50 } });
       assert.equal(await patient.ready(), 'Ready');
       assert.equal(requestsTo(sim, '/api/ready').length, 1, 'refused attempts never reach the server');

@@ -500,7 +500,7 @@ describe('api/errors', () => {
   it('keeps the low-level code from the cause chain', () => {
     const cause = new Error('outer', { cause: Object.assign(new Error('inner'), { code: 'ECONNREFUSED' }) });
     const err = new AllTalkError('offline', 'x', { cause });
-    assert.equal(err.code, 'ECONNREFUSED');
+    assert.equal(err.causeCode, 'ECONNREFUSED');
     assert.equal(err.cause, cause);
     assert.ok(api.isAllTalkError(err));
     assert.ok(!api.isAllTalkError(new Error('x')));

@@ -21,6 +21,16 @@ function registeredTypes() {
   });
 }
 
+/** `file` (a file, or a folder ending in a separator) moved into `dir`. */
+function inside(dir, file) {
+  return path.join(dir, path.basename(file)) + (/[\\/]$/.test(file) ? path.sep : '');
+}
+
+/** An ID3 tag or an MPEG audio frame sync (11 bits set) at the start. */
+function isMp3(audio) {
+  return audio.toString('latin1', 0, 3) === 'ID3' || (audio[0] === 0xff && (audio[1] & 0xe0) === 0xe0);
+}
+
 describe('examples', function () {
   let sim;
   afterEach(async function () {
@@ -51,7 +61,8 @@ describe('examples', function () {
         // Without their tab, positioned nodes would be taken for config nodes.
         .map(({ x: _x, y: _y, ...n }) => {
           if (n.type === 'alltalk-config') return { ...n, port: sim.port };
-          if (n.type === 'alltalk-tts' && n.filePath) return { ...n, filePath: path.join(dir, path.basename(n.filePath)), wires: [['out']] };
+          // Every file a node would write (/tmp/alltalk/... in the examples) goes to the temporary folder.
+          if (n.filePath) return { ...n, filePath: inside(dir, n.filePath), wires: [['out']] };
           return { ...n, wires: [['out']] };
         });
       await helper.load(allNodes(), [...ours, { id: 'out', type: 'helper' }]);
@@ -63,7 +74,17 @@ describe('examples', function () {
       helper.getNode(worker.id).receive({ payload: 'Someone is at the front door.' });
       // A node that sends a sequence (alltalk-stream's chunks) has answered with its last part (parts.count set).
       await waitFor(() => out.some((m) => !m.parts || m.parts.count !== undefined), 'an output');
-      if (worker.type === 'alltalk-tts' && worker.output === 'file') assert.ok(fs.existsSync(out[0].payload));
+      if (worker.output === 'file') {
+        const written = out[0].filename;
+        assert.equal(out[0].payload, written, 'msg.payload and msg.filename give the path written');
+        assert.equal(path.dirname(written), dir, `written into the test's folder, not ${written}`);
+        assert.ok(fs.statSync(written).size > 0, `${written} is written`);
+      }
+      if (worker.type === 'alltalk-openai' && worker.format === 'mp3') {
+        const audio = worker.output === 'file' ? fs.readFileSync(out[0].filename) : out[0].payload;
+        assert.equal(out[0].contentType, 'audio/mpeg');
+        assert.ok(isMp3(audio), `mp3 audio, not ${audio.subarray(0, 4).toString('hex')}`);
+      }
       if (worker.type === 'alltalk-status') assert.equal(out[0].payload.ready, true);
       if (worker.type === 'alltalk-stream' && (worker.output || 'chunks') === 'chunks') {
         assert.equal(out[0].payload.toString('ascii', 0, 4), 'RIFF', 'the first chunk starts with the WAV header');

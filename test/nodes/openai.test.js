@@ -130,6 +130,7 @@ describe('alltalk-openai', function () {
       [{ voice: 'alloy', payload: '\u{1F600}'.repeat(4097) }, /4097 characters long/],
       [{ voice: 'alloy', payload: '' }, /empty/],
       [{ voice: 'alloy', payload: { text: 'hi' } }, /must be a string/],
+      [{ voice: 'alloy', payload: '12345 !!!' }, /has no letters, so AllTalk's OpenAI endpoint cannot detect its language/],
     ];
     for (const [props, message] of refusals) {
       it(`${JSON.stringify(props).slice(0, 70)}`, async function () {

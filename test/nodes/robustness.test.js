@@ -226,6 +226,27 @@ describe('robustness of the nodes', function () {
     });
   });
 
+  it('a Catch node sees the kind of error as msg.error.code', async function () {
+    sim = await startSim();
+    const CATCH = require('@node-red/nodes/core/common/25-catch.js');
+    await helper.load([...nodes, CATCH], [
+      { id: 'tab', type: 'tab' },
+      { ...configNode(sim) },
+      { id: 'tts', z: 'tab', x: 100, y: 100, type: 'alltalk-tts', server: 'cfg', property: 'payload', propertyType: 'msg', output: 'url', wires: [[]] },
+      { id: 'catch', z: 'tab', x: 100, y: 200, type: 'catch', scope: ['tts'], uncaught: false, wires: [['caught']] },
+      { id: 'caught', z: 'tab', x: 300, y: 200, type: 'helper' },
+    ]);
+    await ready(sim);
+    const caught = collect(helper.getNode('caught'));
+    helper.getNode('tts').receive({ _msgid: id(), payload: '' });
+    await waitFor(() => caught.length === 1, 'the caught error');
+    assert.equal(caught[0].error.code, 'ALLTALK_VALIDATION');
+    await sim.goAway();
+    helper.getNode('tts').receive({ _msgid: id(), payload: 'Anyone there?' });
+    await waitFor(() => caught.length === 2, 'the second caught error');
+    assert.equal(caught[1].error.code, 'ALLTALK_OFFLINE');
+  });
+
   it('more than 10 messages waiting on one node log no MaxListenersExceededWarning', async function () {
     sim = await startSim();
     await helper.load(nodes, flow(sim, { output: 'url' }));

@@ -94,6 +94,12 @@ export function planSpeech(dialog: OpenAiDialog, view: Record<string, unknown>, 
       `${limits.maxTotal} in all (set "Longest text" in the node to change it).`, `at most ${limits.maxTotal} characters`);
   }
   const texts = length > OPENAI_MAX_CHARACTERS ? splitText(text, OPENAI_MAX_CHARACTERS) : [text];
+  // The endpoint detects the language of every text and fails (a bare 500) when there is none to detect.
+  const letterless = texts.find((t) => !/\p{L}/u.test(t));
+  if (letterless !== undefined) {
+    throw refuse('input', letterless, `The text ${describeValue(letterless)} has no letters, so AllTalk's OpenAI endpoint cannot detect ` +
+      'its language (it would answer a bare 500). Write numbers as words, or use alltalk-tts with a language.', 'text with letters');
+  }
   if (texts.length > 1 && !JOINABLE_FORMATS.includes(format)) {
     throw refuse('format', format, `The text is longer than ${OPENAI_MAX_CHARACTERS} characters and would come back in ${texts.length} ${format} files, ` +
       `which cannot be joined into one. Use ${JOINABLE_FORMATS.join(', ')}, or shorten the text.`, JOINABLE_FORMATS.join(', '));
