@@ -1,6 +1,7 @@
 /**
  * The status badge every alltalk node shows. The same words everywhere:
- * yellow ring "connecting", green dot "ready", blue ring "busy", red ring "offline",
+ * yellow ring "connecting", green dot "ready", blue ring "busy", blue ring "loading model…"
+ * (a model, DeepSpeed or LowVRAM change), red ring "offline",
  * yellow ring "queued (n)", blue dot "generating…" (a stream: "streaming 3.4 s"), green dot
  * "done 1.8 s", yellow dot "stopped", red dot "error: <short reason>".
  *
@@ -23,6 +24,8 @@ export function stateBadge(info: StateInfo): Badge {
       return { fill: 'green', shape: 'dot', text: 'ready' };
     case 'busy':
       return { fill: 'blue', shape: 'ring', text: 'busy' };
+    case 'loading':
+      return { fill: 'blue', shape: 'ring', text: 'loading model…' };
     case 'offline':
       return { fill: 'red', shape: 'ring', text: 'offline' };
     default:

@@ -79,9 +79,15 @@ export class RequestQueue {
   /** Refuses new jobs and fails every waiting one with `err`. Running jobs are the caller's to abort. */
   close(err: Error): void {
     this.closedError = err;
+    this.failWaiting(err);
+  }
+
+  /** Fails every waiting job with `err` (one error each); returns how many there were. */
+  failWaiting(err: Error): number {
     const waiting = this.waiting.splice(0);
     for (const w of waiting) w.fail(err);
     this.notify();
+    return waiting.length;
   }
 
   private async execute<T>(job: () => Promise<T>, opts: QueueJobOptions): Promise<T> {

@@ -1,37 +1,25 @@
 /**
  * One AllTalk server as the nodes see it: the client, the start-up procedure and state machine
- * (connecting → ready | busy | offline), the cached settings/voices/RVC voices, refresh, the
- * health check and the generation queue. No Node-RED imports: the config node wraps it.
+ * (connecting → ready | busy | loading | offline), the cached settings/voices/RVC voices, refresh,
+ * the health check, the generation queue, model changes and stops. No Node-RED imports: the
+ * config node wraps it.
  */
 import { EventEmitter } from 'node:events';
 import { Cancellation, type CancelSignal } from '../api/cancellation';
-import { AllTalkClient, type AllTalkClientOptions, type CallOptions } from '../api/client';
+import { AllTalkClient, type AllTalkClientOptions } from '../api/client';
 import { AllTalkError, isAllTalkError } from '../api/errors';
 import type { CurrentSettings } from '../api/types';
 import { isPlaceholderVoice, type ValidationContext } from '../api/validation';
 import { RequestQueue, type QueueJobOptions } from './request-queue';
+import { readServerData, waitReady } from './server-reads';
 
-/**
- * Reads the settings and both voice lists. An engine without voices answers HTTP 200 with
- * status "error": that is "no voices", not a failure; an unreadable RVC list means RVC is off.
- */
-export async function readServerData(
-  client: AllTalkClient,
-  opts: CallOptions,
-): Promise<{ settings: CurrentSettings; voices: string[]; rvcVoices: string[] }> {
-  const settings = await client.currentSettings(opts);
-  const voices = await client.voices(opts).catch((err: unknown) => {
-    if (isAllTalkError(err) && err.kind === 'rejected') return [];
-    throw err;
-  });
-  const rvcVoices = await client.rvcVoices(opts).catch((err: unknown) => {
-    if (isAllTalkError(err) && (err.kind === 'http' || err.kind === 'rejected')) return ['Disabled'];
-    throw err;
-  });
-  return { settings, voices, rvcVoices };
-}
+export { readServerData };
 
-export type ServerState = 'connecting' | 'ready' | 'busy' | 'offline';
+/** `loading`: a model, DeepSpeed or LowVRAM change of ours is running (the server answers nothing meanwhile). */
+export type ServerState = 'connecting' | 'ready' | 'busy' | 'loading' | 'offline';
+
+/** What a queued job is: a generation can be cancelled by a stop, a stream is stopped, a model change runs on. */
+export type JobKind = 'generation' | 'stream' | 'model';
 
 export interface StateInfo {
   state: ServerState;
@@ -67,6 +55,8 @@ export interface ServerConnectionOptions extends AllTalkClientOptions {
 
 export interface GenerationJobOptions extends QueueJobOptions {
   signal?: CancelSignal;
+  /** Default 'generation'. */
+  kind?: JobKind;
 }
 
 /**
@@ -173,10 +163,17 @@ export class ServerConnection extends EventEmitter {
   private disabledReason: string | undefined;
 
   /** Asks the server to reload its configuration (/api/reload_config), then pulls the cache again. */
-  async refresh(): Promise<void> {
+  async refresh(): Promise<string> {
     if (this.disabledReason) throw new AllTalkError('validation', this.disabledReason);
-    await this.client.reloadConfig({ signal: this.lifetime });
+    const reply = await this.client.reloadConfig({ signal: this.lifetime });
     await this.checkNow();
+    return reply;
+  }
+
+  /** Within a model change: waits until the server says Ready, then reads the settings it has now. */
+  async settle(signal: CancelSignal): Promise<CurrentSettings> {
+    await waitReady(this.client, signal, this.pollIntervalMs);
+    return this.client.currentSettings({ signal, retries: 0 });
   }
 
   /**
@@ -190,8 +187,12 @@ export class ServerConnection extends EventEmitter {
     const job = new Cancellation();
     const unlinkCaller = job.follow(opts.signal);
     const unlinkConnection = job.follow(this.lifetime);
+    const entry = { kind: opts.kind ?? 'generation', cancel: job };
     return this.queue
-      .run(() => work(job), { signal: job, onPosition: opts.onPosition })
+      .run(() => {
+        this.inFlight.add(entry);
+        return work(job);
+      }, { signal: job, onPosition: opts.onPosition })
       .then((value) => {
         this.answered();
         return value;
@@ -201,9 +202,69 @@ export class ServerConnection extends EventEmitter {
         throw err;
       })
       .finally(() => {
+        this.inFlight.delete(entry);
         unlinkCaller();
         unlinkConnection();
       });
+  }
+
+  private readonly inFlight = new Set<{ kind: JobKind; cancel: Cancellation }>();
+  private readonly streamStoppers = new Set<() => number>();
+  private loading = 0;
+
+  /** Fails every job waiting in the queue with `err`; returns how many. */
+  cancelQueued(err: Error): number {
+    return this.queue.failWaiting(err);
+  }
+
+  /** Aborts the generations in flight (not streams, not model changes) with `err`; returns how many. */
+  cancelInFlight(err: Error): number {
+    let n = 0;
+    for (const job of this.inFlight) {
+      if (job.kind !== 'generation' || job.cancel.aborted) continue;
+      job.cancel.abort(err);
+      n++;
+    }
+    return n;
+  }
+
+  /** A stream node registers how to stop its streams (it returns how many it stopped). */
+  addStreamStopper(stop: () => number): () => void {
+    this.streamStoppers.add(stop);
+    return () => this.streamStoppers.delete(stop);
+  }
+
+  /** Ends every stream in progress on this server at once, on our side; returns how many. */
+  stopStreams(): number {
+    let n = 0;
+    for (const stop of this.streamStoppers) n += stop();
+    return n;
+  }
+
+  /**
+   * A model, DeepSpeed or LowVRAM change: in the queue (never in the middle of a generation), the
+   * state "loading" meanwhile on every node, then /api/ready awaited and settings and voices read
+   * again and published. The server answers nothing while it loads.
+   */
+  changeModel<T>(work: (signal: CancelSignal) => Promise<T>, opts: GenerationJobOptions = {}): Promise<T> {
+    return this.runGeneration(async (signal) => {
+      this.loading++;
+      this.setState('loading', 'a model is loading');
+      try {
+        const result = await work(signal);
+        await waitReady(this.client, signal, this.pollIntervalMs);
+        this.data = { ...(await readServerData(this.client, { signal, retries: 0 })), updatedAt: Date.now() };
+        this.emit('cache', this.data);
+        return result;
+      } finally {
+        this.loading--;
+        if (this.loading === 0 && !this.closed) {
+          if (this.info.state === 'loading') this.setState('ready');
+          // What the change left behind is checked at once (a failed load may have left nothing loaded).
+          void this.checkNow().catch(() => undefined);
+        }
+      }
+    }, { ...opts, kind: 'model' });
   }
 
   /**
@@ -212,7 +273,7 @@ export class ServerConnection extends EventEmitter {
    */
   private answered(): void {
     this.answeredAt = performance.now();
-    if (this.closed || this.disabledReason || this.info.state === 'ready') return;
+    if (this.closed || this.disabledReason || this.info.state === 'ready' || this.loading > 0) return;
     this.setState('ready');
     void this.checkNow().catch(() => undefined);
   }
@@ -247,7 +308,7 @@ export class ServerConnection extends EventEmitter {
     if (state === 'ready') {
       this.backoffMs = 0;
       if (this.healthIntervalMs > 0) this.schedule(this.healthIntervalMs);
-    } else if (state === 'connecting' || state === 'busy') {
+    } else if (state === 'connecting' || state === 'busy' || state === 'loading') {
       this.schedule(this.pollIntervalMs);
     } else {
       // offline: back off, capped
@@ -257,6 +318,8 @@ export class ServerConnection extends EventEmitter {
   }
 
   private async check(): Promise<void> {
+    // During a model change of ours the server answers nothing; the change reads everything after.
+    if (this.loading > 0) return;
     const signal = this.lifetime;
     const startedAt = performance.now();
     // A failure seen by a check that began before a generation succeeded is out of date.

@@ -68,16 +68,24 @@ export = function register(RED: NodeAPI): void {
     const dialog: StreamDialog = { voice: def.voice, language: def.language, output: def.output, filePath: def.filePath };
     const workingDirectory = (RED.settings as { fileWorkingDirectory?: string }).fileWorkingDirectory;
 
-    /** Ends this node's streams at once, and asks the server to stop too (for servers that honour it). */
-    function stop(): void {
-      let streaming = false;
+    /** Ends this node's streams at once; returns how many were streaming. */
+    function stopStreams(): number {
+      let streaming = 0;
       for (const job of jobs) {
         job.stopped = true;
-        streaming ||= job.started;
+        if (job.started) streaming++;
         job.cancel.abort(new AllTalkError('aborted', 'Stopped by a stop message.'));
       }
-      if (streaming && connection) void connection.client.stopGeneration({ retries: 0 }).catch(() => undefined);
+      return streaming;
     }
+
+    /** A stop message: this node's streams end, and the server is asked to stop too (for servers that honour it). */
+    function stop(): void {
+      if (stopStreams() > 0 && connection) void connection.client.stopGeneration({ retries: 0 }).catch(() => undefined);
+    }
+
+    // alltalk-control's stop ends every stream on the server, this node's too.
+    const unregister = connection?.addStreamStopper(stopStreams);
 
     handleInput(node, async (msg, send) => {
       const received = Date.now();
@@ -152,6 +160,7 @@ export = function register(RED: NodeAPI): void {
     }, (err) => badge.error(isAllTalkError(err) ? err.shortReason : safeText(err.message) || 'failed'));
 
     node.on('close', (_removed: boolean, done: () => void) => {
+      unregister?.();
       lifetime.abort(new AllTalkError('aborted', 'The node was stopped (flow redeployed or Node-RED stopping).'));
       badge.close();
       done();

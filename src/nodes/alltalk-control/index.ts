@@ -1,0 +1,177 @@
+/**
+ * alltalk-control: lets a flow manage the server: stop (and clear the queue), refresh, load another
+ * model, DeepSpeed, low VRAM and the OpenAI voice map. Model changes wait their turn in the queue
+ * and every node of the server shows "loading model…" meanwhile.
+ */
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { CancelSignal } from '../../api/cancellation';
+import { AllTalkError, isAllTalkError } from '../../api/errors';
+import type { CurrentSettings } from '../../api/types';
+import { checkWritable, handleInput, messageView, nodeLifetime, safeText, writeOutput } from '../../runtime/input-handler';
+import { NodeBadge } from '../../runtime/node-badge';
+import type { ServerConnection } from '../../runtime/server-connection';
+import { serverConnection } from '../../runtime/worker-node';
+import { type ControlDialog, type ControlPlan, planCommand, resolveCommand } from './control-commands';
+
+interface ControlDef extends NodeDef {
+  server: string;
+  command: string;
+  model: string;
+  deepspeed: string;
+  lowvram: string;
+  clearQueue: boolean | string;
+  keepModel: boolean | string;
+  alloy: string;
+  echo: string;
+  fable: string;
+  nova: string;
+  onyx: string;
+  shimmer: string;
+}
+
+interface Outcome {
+  response: unknown;
+  /** Settings read after the command (null when that read failed: see settingsError). */
+  settings: CurrentSettings | null;
+  extra: Record<string, unknown>;
+}
+
+export = function register(RED: NodeAPI): void {
+  function AllTalkControl(this: Node, def: ControlDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const connection = serverConnection(RED, def.server);
+    const badge = new NodeBadge((s) => node.status(s), connection, 'loading model…');
+    const lifetime = nodeLifetime();
+    const keepModel = def.keepModel !== false && def.keepModel !== 'false';
+    const dialog: ControlDialog = {
+      command: def.command,
+      model: def.model,
+      deepspeed: def.deepspeed,
+      lowvram: def.lowvram,
+      clearQueue: def.clearQueue,
+      voicemap: { alloy: def.alloy, echo: def.echo, fable: def.fable, nova: def.nova, onyx: def.onyx, shimmer: def.shimmer },
+    };
+    const who = `alltalk-control${def.name ? ` "${def.name}"` : ''}`;
+
+    handleInput(node, async (msg, send) => {
+      const received = Date.now();
+      if (!connection) throw new AllTalkError('validation', 'No AllTalk server is configured: choose one in the node\'s settings.');
+      const view = messageView(msg, ['topic', 'payload']);
+      const command = resolveCommand(dialog.command, view.topic);
+      const plan = planCommand(command, dialog, view.payload, { settings: connection.cache.settings, voices: connection.voices });
+      checkWritable(msg, ['payload'], 'alltalk-control');
+
+      const outcome = await execute(plan, connection);
+      writeOutput(msg, { payload: { ok: true, command, response: outcome.response, settings: outcome.settings, ...outcome.extra } });
+      badge.done(Date.now() - received);
+      send(msg);
+    }, (err) => badge.error(isAllTalkError(err) ? err.shortReason : safeText(err.message) || 'failed'));
+
+    async function execute(plan: ControlPlan, c: ServerConnection): Promise<Outcome> {
+      switch (plan.command) {
+        case 'stop':
+          return stop(plan.clearQueue, c);
+        case 'refresh': {
+          const response = await c.refresh();
+          return { response, settings: c.cache.settings ?? null, extra: {} };
+        }
+        case 'voicemap': {
+          const response = await c.client.setOpenAiVoiceMap(plan.map, { voices: c.cache.voices });
+          return { response, ...(await freshSettings(c, { voicemap: plan.map })) };
+        }
+        case 'load-model':
+          return modelChange(c, async (signal) => {
+            const response = await c.client.reloadModel(plan.model, { signal, models: modelNames(c) });
+            return { response, extra: {} };
+          }, (settings) => {
+            // Verified: the server must now report the model asked for.
+            if (settings?.current_model_loaded !== plan.model) {
+              throw new AllTalkError('rejected', `AllTalk at ${c.origin} answered model-success, but reports ` +
+                `"${settings?.current_model_loaded ?? 'no model'}" loaded instead of "${plan.model}". Check AllTalk's console.`, { server: c.origin });
+            }
+          });
+        case 'deepspeed':
+        case 'lowvram': {
+          const before = c.cache.settings?.current_model_loaded;
+          return modelChange(c, async (signal) => {
+            const response = plan.command === 'deepspeed'
+              ? await c.client.setDeepSpeed(plan.enabled, { signal })
+              : await c.client.setLowVram(plan.enabled, { signal });
+            const extra: Record<string, unknown> = {};
+            // The server reloads its start-up model after the change: the model that was loaded comes back.
+            if (keepModel && before) {
+              const now = await c.settle(signal);
+              if (now.current_model_loaded !== before) {
+                await c.client.reloadModel(before, { signal, models: modelNames(c) });
+                extra.modelRestored = { startupModel: now.current_model_loaded, reloaded: before };
+              }
+            }
+            return { response, extra };
+          });
+        }
+      }
+    }
+
+    /** A model change in the queue; the settings come from the re-read that follows it. */
+    async function modelChange(
+      c: ServerConnection,
+      work: (signal: CancelSignal) => Promise<{ response: unknown; extra: Record<string, unknown> }>,
+      verify?: (settings: CurrentSettings | undefined) => void,
+    ): Promise<Outcome> {
+      const job = badge.job();
+      try {
+        const { response, extra } = await c.changeModel(work, { signal: lifetime, onPosition: (p) => job.onPosition(p) });
+        verify?.(c.cache.settings);
+        return { response, settings: c.cache.settings ?? null, extra };
+      } finally {
+        job.finish();
+      }
+    }
+
+    /**
+     * Ends every stream on the server at once (the real server does not stop a stream its client
+     * keeps reading), cancels the queue when asked, and sends the server's own stop.
+     */
+    async function stop(clearQueue: boolean, c: ServerConnection): Promise<Outcome> {
+      badge.set({ fill: 'yellow', shape: 'dot', text: 'stopping' });
+      const streamsStopped = c.stopStreams();
+      let cancelled = 0;
+      if (clearQueue) {
+        const err = new AllTalkError('aborted', `Cancelled by ${who} stop: the queue of AllTalk at ${c.origin} was cleared.`, { server: c.origin });
+        cancelled = c.cancelQueued(err) + c.cancelInFlight(err);
+      }
+      const extra: Record<string, unknown> = { streamsStopped, cancelled };
+      let response: unknown = null;
+      try {
+        response = await c.client.stopGeneration({ retries: 0 });
+      } catch (err) {
+        // Ours is done: a server that is busy (a generation it cannot stop) or gone only misses its own stop.
+        if (!isAllTalkError(err) || (err.kind !== 'busy' && err.kind !== 'offline')) throw err;
+        extra.serverError = err.message;
+      }
+      return { response, ...(await freshSettings(c, extra)) };
+    }
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      lifetime.abort(new AllTalkError('aborted', 'The node was stopped (flow redeployed or Node-RED stopping).'));
+      badge.close();
+      done();
+    });
+  }
+
+  RED.nodes.registerType('alltalk-control', AllTalkControl as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+};
+
+function modelNames(c: ServerConnection): string[] {
+  return (c.cache.settings?.models_available ?? []).map((m) => m.name);
+}
+
+/** A fresh /api/currentsettings read after a command; its failure does not undo the command (it is told in settingsError). */
+async function freshSettings(c: ServerConnection, extra: Record<string, unknown>): Promise<{ settings: CurrentSettings | null; extra: Record<string, unknown> }> {
+  try {
+    return { settings: await c.client.currentSettings({ retries: 0 }), extra };
+  } catch (err) {
+    return { settings: null, extra: { ...extra, settingsError: (err as Error).message } };
+  }
+}
