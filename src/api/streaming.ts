@@ -8,7 +8,7 @@ import { createWriteStream, promises as fsp } from 'node:fs';
 import { PassThrough, type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { CancelSignal } from './cancellation';
-import type { AllTalkError } from './errors';
+import { AllTalkError } from './errors';
 import type { StreamParams } from './types';
 import { megabytes } from './server-errors';
 import { removeQuietly, temporaryName } from './temp-file';
@@ -73,11 +73,12 @@ export async function openStream(transport: Transport, params: StreamParams, opt
     if (!body.destroyed) body.destroy();
     out.destroy(err);
   };
-  const onAbort = () => fail(transport.cancelled('GET', STREAM_ROUTE));
+  const cancelled = () => (opts.signal?.reason instanceof AllTalkError ? opts.signal.reason : transport.cancelled('GET', STREAM_ROUTE));
+  const onAbort = () => fail(cancelled());
   if (opts.signal?.aborted) {
     clearTimeout(total);
     body.destroy();
-    throw transport.cancelled('GET', STREAM_ROUTE);
+    throw cancelled();
   }
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   armStall();

@@ -276,9 +276,9 @@ export class Transport extends ServerErrors {
         watchdog.unref();
       };
       // Cancelled before it began: nothing was handed to undici, so there is nothing to watch.
-      if (opts.signal?.aborted) return reject(this.cancelled(spec.method, spec.path));
+      if (opts.signal?.aborted) return reject(this.cancelledBy(opts.signal, spec));
       const timer = setTimeout(() => giveUp(this.deadlineError(spec, timeout)), timeout);
-      const onAbort = () => giveUp(this.cancelled(spec.method, spec.path));
+      const onAbort = () => giveUp(this.cancelledBy(opts.signal as CancelSignal, spec));
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       let running: Promise<T>;
       try {
@@ -340,6 +340,11 @@ export class Transport extends ServerErrors {
       clearTimeout(timer);
       this.retired.delete(stale);
     }, () => undefined);
+  }
+
+  /** Why a call was cancelled: the cancellation's own reason when it is one of ours (a stop, a closed node). */
+  private cancelledBy(signal: CancelSignal, spec: RequestSpec): AllTalkError {
+    return signal.reason instanceof AllTalkError ? signal.reason : this.cancelled(spec.method, spec.path);
   }
 
   /** Waits before the next attempt; ends early when the call is aborted or the client closed. */

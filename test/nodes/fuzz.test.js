@@ -27,7 +27,7 @@ const FUZZED = [
   { type: 'alltalk-tts', variant: 'split', props: { property: 'payload', propertyType: 'msg', maxCharacters: 150, maxTotalCharacters: 3000, splitLongText: true, output: '', filePath: '' } },
   { type: 'alltalk-stream', props: { property: 'payload', propertyType: 'msg', voice: 'female_01.wav', language: 'en', output: '', maxCharacters: 2000 } },
   { type: 'alltalk-openai', props: { property: 'payload', propertyType: 'msg', voice: 'alloy', format: '', model: 'tts-1', output: '' } },
-  { type: 'alltalk-control', props: {} },
+  { type: 'alltalk-control', props: { command: '', keepModel: true } },
 ];
 const isBuilt = (type) => fs.existsSync(path.join(__dirname, '..', '..', 'nodes', `${type}.js`));
 const INSTANCES = FUZZED.filter((f) => isBuilt(f.type)).map((f) => ({ ...f, id: `fuzz:${f.type}${f.variant ? `:${f.variant}` : ''}` }));
@@ -140,7 +140,7 @@ describe(`fuzz: odd messages to every node type (seed 0x${SEED.toString(16)})`, 
   const perInstance = Math.ceil(TOTAL / INSTANCES.length);
   it(`ends each of ${perInstance * INSTANCES.length} messages (${INSTANCES.map((i) => i.id).join(', ')}) exactly once, ` +
     'with AllTalkErrors only, and nothing uncaught', async function () {
-    sim = await startSim({ msPerChar: 0, minGenerationMs: 0 });
+    sim = await startSim({ msPerChar: 0, minGenerationMs: 0, streamChunkIntervalMs: 0 });
     const ctx = {
       tmp,
       plainFile: path.join(tmp, 'plain.txt'),
