@@ -2,6 +2,8 @@
  * The per-server queue for generation-type work (tts, stream, openai, model reload, DeepSpeed,
  * LowVRAM): at most `concurrency` jobs run at once, in arrival order; beyond `limit` waiting
  * jobs a new one is refused at once. The AllTalk server has no generation lock of its own.
+ * An exclusive job (a model change) runs alone: it waits until nothing runs, and nothing starts
+ * beside it, whatever the concurrency.
  */
 import type { CancelSignal } from '../api/cancellation';
 import { AllTalkError } from '../api/errors';
@@ -11,9 +13,12 @@ export interface QueueJobOptions {
   signal?: CancelSignal;
   /** Told the job's place in line (1 = next) whenever it changes, and 0 when it starts. */
   onPosition?: (position: number) => void;
+  /** Runs alone: after every running job has ended, with nothing else beside it. */
+  exclusive?: boolean;
 }
 
 interface Waiting {
+  exclusive: boolean;
   start: () => void;
   fail: (err: Error) => void;
   onPosition?: (position: number) => void;
@@ -22,6 +27,7 @@ interface Waiting {
 export class RequestQueue {
   private readonly waiting: Waiting[] = [];
   private active = 0;
+  private exclusiveRunning = false;
   private closedError: Error | undefined;
 
   constructor(
@@ -43,7 +49,7 @@ export class RequestQueue {
   run<T>(job: () => Promise<T>, opts: QueueJobOptions = {}): Promise<T> {
     if (this.closedError) return Promise.reject(this.closedError);
     if (opts.signal?.aborted) return Promise.reject(abortedError(this.describe));
-    if (this.active < this.concurrency && this.waiting.length === 0) return this.execute(job, opts);
+    if (this.waiting.length === 0 && this.canStart(opts.exclusive === true)) return this.execute(job, opts);
     if (this.waiting.length >= this.limit) {
       return Promise.reject(new AllTalkError('queue-full',
         `The queue for AllTalk at ${this.describe} is full (${this.limit} requests waiting). ` +
@@ -51,6 +57,7 @@ export class RequestQueue {
     }
     return new Promise<T>((resolve, reject) => {
       const entry: Waiting = {
+        exclusive: opts.exclusive === true,
         start: () => {
           opts.signal?.removeEventListener('abort', onAbort);
           this.execute(job, opts).then(resolve, reject);
@@ -90,20 +97,28 @@ export class RequestQueue {
     return waiting.length;
   }
 
+  private canStart(exclusive: boolean): boolean {
+    if (this.exclusiveRunning) return false;
+    return exclusive ? this.active === 0 : this.active < this.concurrency;
+  }
+
   private async execute<T>(job: () => Promise<T>, opts: QueueJobOptions): Promise<T> {
     this.active++;
+    if (opts.exclusive) this.exclusiveRunning = true;
     opts.onPosition?.(0);
     this.notify();
     try {
       return await job();
     } finally {
       this.active--;
+      if (opts.exclusive) this.exclusiveRunning = false;
       this.next();
     }
   }
 
+  /** Starts waiting jobs in arrival order while they may start (an exclusive one waits for the others). */
   private next(): void {
-    while (this.active < this.concurrency && this.waiting.length > 0 && !this.closedError) {
+    while (this.waiting.length > 0 && !this.closedError && this.canStart(this.waiting[0].exclusive)) {
       const entry = this.waiting.shift() as Waiting;
       entry.start();
       this.announce(0);

@@ -192,7 +192,7 @@ export class ServerConnection extends EventEmitter {
       .run(() => {
         this.inFlight.add(entry);
         return work(job);
-      }, { signal: job, onPosition: opts.onPosition })
+      }, { signal: job, onPosition: opts.onPosition, exclusive: entry.kind === 'model' })
       .then((value) => {
         this.answered();
         return value;

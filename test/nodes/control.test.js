@@ -213,6 +213,42 @@ describe('alltalk-control', function () {
     });
   });
 
+  it('with "At once" 2, a model change still waits for every generation in flight, and nothing starts beside it', async function () {
+    sim = await startSim({ modelLoadMs: 200 });
+    await helper.load(nodes, [
+      { ...configNode(sim), concurrency: 2 },
+      { id: 'c', type: 'alltalk-control', server: 'cfg', command: 'load-model', model: 'xtts - xttsv2_2.0.2', wires: [['out']] },
+      { id: 'out', type: 'helper' },
+      { id: 'tts', type: 'alltalk-tts', server: 'cfg', property: 'payload', propertyType: 'msg', output: 'url', wires: [['out']] },
+    ]);
+    await ready(sim);
+    const release = sim.holdEngine();
+    const first = run(msg({ payload: 'In flight when the load is asked for.' }), 'tts');
+    await waitFor(() => sim.generations.length === 1, 'generating');
+    const load = run(msg({}));
+    const second = run(msg({ payload: 'Asked for after the load.' }), 'tts');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(sent(sim, '/api/reload').length, 0, 'the load waits although a slot is free');
+    assert.equal(sim.generations.length, 1, 'and what came after it waits behind it');
+    release();
+    assert.ok((await first).msg && (await load).msg && (await second).msg);
+    const reload = sent(sim, '/api/reload')[0];
+    const gens = sim.generations.filter((g) => g.route === '/api/tts-generate');
+    assert.ok(gens[0].endedAt <= reload.receivedAt);
+    assert.ok(gens[1].startedAt >= reload.finishedAt);
+  });
+
+  it('the voice map is refused while the server\'s voices are not known (nothing to check it against)', async function () {
+    sim = await startSim();
+    await sim.goAway();
+    await helper.load(nodes, flow(sim));
+    const r = await run(msg({ topic: 'voicemap', payload: MAP }));
+    assert.equal(r.error.kind, 'validation');
+    assert.match(r.error.message, /voices are not known yet/);
+    await sim.comeBack();
+    assert.equal(sent(sim, '/api/openai-voicemap').length, 0);
+  });
+
   describe('stop', function () {
     async function busyServer(clearQueue) {
       sim = await startSim({ streamChunkSamples: 2400, streamChunkIntervalMs: 20, audioSecondsPerChar: 0.5 });

@@ -128,6 +128,10 @@ function checkVoiceMap(dialogMap: ControlDialog['voicemap'], payload: unknown, f
   }
   const map = source as Record<string, unknown>;
   const voices = facts.voices.filter((v) => !isPlaceholderVoice(v));
+  if (!facts.settings) {
+    throw refuse('voicemap', source, 'AllTalk\'s voices are not known yet (the server has not been reached since the flow started), ' +
+      'so the map cannot be checked: send the command again once it is ready.', 'a server that answered');
+  }
   const problems: string[] = [];
   const missing = OPENAI_VOICES.filter((k) => blank(map[k]));
   if (missing.length) problems.push(`${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing`);
