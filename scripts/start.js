@@ -1,18 +1,26 @@
 #!/usr/bin/env node
 'use strict';
 // `npm start`: the AllTalk simulator (or a real AllTalk given by ALLTALK_URL) and a real Node-RED
-// with this package loaded, its user directory in .node-red/ (ignored by git). The example flows
-// are in the editor's menu under Import → Examples → node-red-contrib-alltalk; they use the
-// server configuration "AllTalk" (id alltalk-example-server), which this script points at the
-// chosen server.
+// with this package loaded, its user directory in .node-red/ (ignored by git), listening on
+// 127.0.0.1 unless NODE_RED_HOST says otherwise.
+//
+// On the first start (no flows yet) every example flow is deployed on a tab of its own, pointing
+// at the chosen server through one server configuration ("AllTalk"). Those copies get ids of
+// their own, so importing an example later (Import → Examples) never conflicts with them. Flows
+// that are already there are never overwritten; only the address of that server configuration
+// follows ALLTALK_URL from start to start.
+const crypto = require('crypto');
 const fs = require('fs');
 const net = require('net');
 const path = require('path');
 const { spawn } = require('child_process');
 
 const root = path.join(__dirname, '..');
-const userDir = path.join(root, '.node-red');
+// ALLTALK_START_DIR: another user directory (the tests start it in a temporary one).
+const userDir = process.env.ALLTALK_START_DIR ? path.resolve(process.env.ALLTALK_START_DIR) : path.join(root, '.node-red');
+const START_SERVER_ID = 'alltalk-start-server';
 const EXAMPLE_SERVER_ID = 'alltalk-example-server';
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 function freePort(preferred, host = '127.0.0.1') {
   return new Promise((resolve) => {
@@ -46,30 +54,32 @@ function targetFromEnv() {
   return { protocol, host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || (protocol === 'https' ? 443 : 7851)) };
 }
 
-function prepareUserDir(target) {
-  fs.mkdirSync(path.join(userDir, 'node_modules'), { recursive: true });
-  const link = path.join(userDir, 'node_modules', 'node-red-contrib-alltalk');
-  try {
-    fs.rmSync(link, { recursive: true, force: true });
-  } catch {
-    // nothing there
-  }
-  fs.symlinkSync(root, link, 'dir');
-  const pkgFile = path.join(userDir, 'package.json');
-  if (!fs.existsSync(pkgFile)) {
-    fs.writeFileSync(pkgFile, JSON.stringify({ name: 'node-red-project', private: true, dependencies: {} }, null, 2));
-  }
-  const flowsFile = path.join(userDir, 'flows.json');
-  let flows = [];
-  if (fs.existsSync(flowsFile)) {
-    try {
-      flows = JSON.parse(fs.readFileSync(flowsFile, 'utf8'));
-    } catch {
-      flows = [];
-    }
-  }
-  const server = {
-    id: EXAMPLE_SERVER_ID,
+/** settings.js of .node-red: written once (edit it freely afterwards, e.g. to add adminAuth). */
+function writeSettings() {
+  const file = path.join(userDir, 'settings.js');
+  if (fs.existsSync(file)) return file;
+  const secret = crypto.randomBytes(24).toString('hex');
+  fs.writeFileSync(file, `// Node-RED settings for \`npm start\` of node-red-contrib-alltalk (written once; edit freely).
+module.exports = {
+  flowFile: 'flows.json',
+  // Encrypts the credentials in flows_cred.json (an API key or password for a proxy in front of AllTalk).
+  credentialSecret: ${JSON.stringify(secret)},
+  // Only this machine can reach the editor unless NODE_RED_HOST says otherwise (e.g. 0.0.0.0).
+  uiHost: process.env.NODE_RED_HOST || '127.0.0.1',
+  uiPort: Number(process.env.PORT) || 1880,
+  logging: { console: { level: 'info' } },
+  editorTheme: { tours: false },
+  // To require a login, add adminAuth here: https://nodered.org/docs/user-guide/runtime/securing-node-red
+};
+`);
+  return file;
+}
+
+/** The example flows, each on a tab of its own, with ids of their own and one server configuration. */
+function exampleFlows(target, realServer) {
+  const dir = path.join(root, 'examples');
+  const flows = [{
+    id: START_SERVER_ID,
     type: 'alltalk-config',
     name: 'AllTalk',
     protocol: target.protocol,
@@ -80,13 +90,62 @@ function prepareUserDir(target) {
     concurrency: 1,
     queueLimit: 50,
     healthInterval: 30,
+    maxAudioMb: 200,
     tls: '',
     apiKeyHeader: 'X-API-Key',
-  };
-  const i = flows.findIndex((n) => n.id === EXAMPLE_SERVER_ID);
-  if (i >= 0) flows[i] = { ...flows[i], protocol: server.protocol, host: server.host, port: server.port };
-  else flows.push(server);
-  fs.writeFileSync(flowsFile, JSON.stringify(flows, null, 2));
+  }];
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    const base = path.basename(file, '.json');
+    const nodes = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+    const tab = `start-${base}`;
+    const ids = new Map(nodes.map((n) => [n.id, n.id === EXAMPLE_SERVER_ID ? START_SERVER_ID : `start-${base}-${n.id}`]));
+    const remap = (v) => (typeof v === 'string' && ids.has(v) ? ids.get(v) : Array.isArray(v) ? v.map(remap) : v);
+    // A schedule that changes a real server's model is deployed switched off: turn it on on purpose.
+    const disabled = realServer && nodes.some((n) => n.type === 'alltalk-control' && n.command !== 'stop');
+    flows.push({ id: tab, type: 'tab', label: `Example: ${base.replace(/-/g, ' ')}`, disabled, info: `From examples/${file}.` });
+    for (const n of nodes) {
+      if (n.id === EXAMPLE_SERVER_ID) continue;
+      const copy = {};
+      for (const [k, v] of Object.entries(n)) copy[k] = k === 'id' ? ids.get(v) : remap(v);
+      if ('x' in n) copy.z = tab;
+      flows.push(copy);
+    }
+  }
+  return flows;
+}
+
+function prepareUserDir(target, realServer) {
+  fs.mkdirSync(path.join(userDir, 'node_modules'), { recursive: true });
+  const link = path.join(userDir, 'node_modules', 'node-red-contrib-alltalk');
+  fs.rmSync(link, { recursive: true, force: true });
+  fs.symlinkSync(root, link, 'dir');
+  const pkgFile = path.join(userDir, 'package.json');
+  if (!fs.existsSync(pkgFile)) {
+    fs.writeFileSync(pkgFile, JSON.stringify({ name: 'node-red-project', private: true, dependencies: {} }, null, 2));
+  }
+  const flowsFile = path.join(userDir, 'flows.json');
+  let flows = [];
+  try {
+    flows = JSON.parse(fs.readFileSync(flowsFile, 'utf8'));
+  } catch {
+    flows = [];
+  }
+  if (!Array.isArray(flows) || flows.length === 0) {
+    fs.writeFileSync(flowsFile, JSON.stringify(exampleFlows(target, realServer), null, 2));
+    return 'deployed the example flows on tabs of their own';
+  }
+  // Never overwrite a user's flows: only the address of our own server configuration follows.
+  const i = flows.findIndex((n) => n.id === START_SERVER_ID);
+  if (i >= 0 && (flows[i].host !== target.host || Number(flows[i].port) !== target.port || flows[i].protocol !== target.protocol)) {
+    flows[i] = { ...flows[i], protocol: target.protocol, host: target.host, port: target.port };
+    fs.writeFileSync(flowsFile, JSON.stringify(flows, null, 2));
+  }
+  return 'kept your flows';
+}
+
+/** True when settings.js asks for a login (it is read, not run, so nothing starts twice). */
+function hasAdminAuth(settingsFile) {
+  return /^\s*adminAuth\s*:/m.test(fs.readFileSync(settingsFile, 'utf8'));
 }
 
 async function main() {
@@ -106,18 +165,26 @@ async function main() {
   } else {
     console.log(`Using the AllTalk server at ${target.protocol}://${target.host}:${target.port}`);
   }
-  prepareUserDir(target);
-  const uiPort = await freePort(Number(process.env.PORT || 1880));
-  const red = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--port', String(uiPort)], {
+  fs.mkdirSync(userDir, { recursive: true });
+  const settingsFile = writeSettings();
+  const flowsNote = prepareUserDir(target, !sim);
+  const host = process.env.NODE_RED_HOST || '127.0.0.1';
+  if (!LOOPBACK.has(host) && !hasAdminAuth(settingsFile)) {
+    console.warn(`\n  WARNING: Node-RED listens on ${host} with no login: anyone who can reach this machine can edit and run flows.` +
+      `\n  Add adminAuth to ${settingsFile}, or start without NODE_RED_HOST to listen on 127.0.0.1 only.\n`);
+  }
+  const uiPort = await freePort(Number(process.env.PORT || 1880), LOOPBACK.has(host) ? '127.0.0.1' : host);
+  const red = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', settingsFile], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: process.env,
+    env: { ...process.env, PORT: String(uiPort) },
   });
   let announced = false;
   red.stdout.on('data', (chunk) => {
     process.stdout.write(chunk);
     if (!announced && /Server now running at/.test(String(chunk))) {
       announced = true;
-      console.log(`\n  Node-RED editor: http://127.0.0.1:${uiPort}/  (Import → Examples → node-red-contrib-alltalk)\n`);
+      const shown = host === '0.0.0.0' || host === '::' ? '<this machine\'s address>' : host.includes(':') ? `[${host}]` : host;
+      console.log(`\n  Node-RED editor: http://${shown}:${uiPort}/  (${flowsNote}; more under Import → Examples)\n`);
     }
   });
   const stop = async () => {
