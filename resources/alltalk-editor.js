@@ -10,7 +10,7 @@
             $.ajax({ url: url, type: 'POST', contentType: 'application/json', data: JSON.stringify(body || {}), dataType: 'json' })
                 .done(resolve)
                 .fail(function (xhr) {
-                    var msg = (xhr.responseJSON && xhr.responseJSON.error) || xhr.statusText || 'request failed';
+                    var msg = (xhr.responseJSON && xhr.responseJSON.error) || xhr.statusText || t('result.requestFailed');
                     resolve({ ok: false, status: xhr.status, error: msg });
                 });
         });
@@ -23,7 +23,11 @@
         });
     }
 
+    /** A text of the config node's catalogue (this script belongs to no single dialog). */
+    function t(key, opts) { return RED._('node-red-contrib-alltalk/alltalk-config:alltalk-config.' + key, opts); }
+
     var AllTalkEditor = {
+        t: t,
         /** The connection settings typed in the config dialog (fields with the given id prefix). */
         dialogServer: function (id, prefix) {
             function val(name) { return $('#' + prefix + name).val(); }
@@ -49,24 +53,53 @@
             }
             return { id: n.id, protocol: n.protocol, host: n.host, port: n.port, timeout: n.timeout, tls: n.tls, apiKeyHeader: n.apiKeyHeader, credentials: creds };
         },
-        probe: function (server) { return post('alltalk/probe', server); },
-        refresh: function (configId) {
-            return post('alltalk/server/' + encodeURIComponent(configId) + '/refresh').then(function (r) {
-                if (r.ok === false && r.status === 404) { r.error = 'Refresh needs the server configuration deployed first.'; }
-                return r.ok === false ? r : Object.assign({ ok: true }, r);
-            });
+        probe: function (server) {
+            return post('alltalk/probe', server).then(function (r) { return AllTalkEditor.remember(server && server.id, r); });
         },
         /**
+         * Refresh: a deployed, unchanged server configuration asks AllTalk to reload its
+         * configuration and reads everything again; one that is not deployed (or has changes not
+         * deployed) cannot, so what its address reports now is read instead, and the answer says so.
+         */
+        refresh: function (configId) {
+            var n = RED.nodes.node(configId);
+            if (!n || n.changed) { return AllTalkEditor.notDeployed(configId); }
+            return post('alltalk/server/' + encodeURIComponent(configId) + '/refresh').then(function (r) {
+                if (r.deployed === false) { return AllTalkEditor.notDeployed(configId); }
+                if (r.ok === false) { return r; }
+                r = Object.assign({ ok: true, note: t('result.refreshed', { origin: r.origin }) }, r);
+                return AllTalkEditor.remember(configId, r);
+            });
+        },
+        notDeployed: function (configId) {
+            return AllTalkEditor.probe(AllTalkEditor.configServer(configId)).then(function (r) {
+                return Object.assign(r, { note: t('result.notDeployed', { origin: r.origin || '' }) });
+            });
+        },
+        /** The last answer about a server, for the validators (voices, capabilities). */
+        remember: function (configId, r) {
+            if (configId && r && r.ok !== false && r.settings) { AllTalkEditor._servers[configId] = r; }
+            return r;
+        },
+        _servers: {},
+        _pending: {},
+        /**
          * Settings and voice lists for a worker node's dialog: the deployed config node's cache
-         * when it is deployed and unchanged, otherwise a live probe with the dialog's values.
+         * when it is deployed and unchanged, otherwise a live probe with its values. Asked twice
+         * at once (a dialog fires its server field's change more than once), it is read once.
          */
         serverData: function (configId) {
             var n = RED.nodes.node(configId);
-            if (!n) { return Promise.resolve({ ok: false, error: 'choose an AllTalk server first' }); }
+            if (!n) { return Promise.resolve({ ok: false, error: t('result.chooseServer') }); }
+            if (AllTalkEditor._pending[configId]) { return AllTalkEditor._pending[configId]; }
             var probe = function () { return AllTalkEditor.probe(AllTalkEditor.configServer(configId)); };
-            if (n.changed) { return probe(); }
-            return get('alltalk/server/' + encodeURIComponent(configId)).then(function (r) {
-                if (!r.ok || !r.settings) { return probe(); }
+            var reading = n.changed ? probe() : get('alltalk/server/' + encodeURIComponent(configId)).then(function (r) {
+                if (!r.ok || !r.settings || r.deployed === false) { return probe(); }
+                return AllTalkEditor.remember(configId, r);
+            });
+            AllTalkEditor._pending[configId] = reading;
+            return reading.then(function (r) {
+                delete AllTalkEditor._pending[configId];
                 return r;
             });
         },
@@ -74,16 +107,20 @@
             if (!AllTalkEditor._rules) { AllTalkEditor._rules = get('alltalk/rules'); }
             return AllTalkEditor._rules;
         },
-        /** One line about a server: engine, model and voices, or the error. */
+        /** One line about a server (which one, its engine, model and voices), or the error. Hidden when empty. */
         renderServerSummary: function (box, r) {
-            box.empty();
-            if (!r || r.ok === false || !r.settings) {
-                $('<span>').css('color', 'var(--red-ui-text-color-error, #c00)').text((r && r.error) || 'no answer').appendTo(box);
+            box.empty().show();
+            if (r === undefined) { box.hide(); return; }
+            if (r.note) { $('<div>').text(r.note).appendTo(box); }
+            if (r.ok === false || !r.settings) {
+                $('<span>').css('color', 'var(--red-ui-text-color-error, #c00)').text(r.error || t('result.noAnswer')).appendTo(box);
                 return;
             }
             var s = r.settings;
-            $('<span>').text((r.state || 'ready') + ' · ' + s.current_engine_loaded + ' · ' + (s.current_model_loaded || 'no model') +
-                ' · ' + (r.voices || []).length + ' voices · ' + Math.max(0, (r.rvcVoices || []).length - 1) + ' RVC voices').appendTo(box);
+            $('<span>').text((r.origin ? r.origin + ': ' : '') + t('result.summary', {
+                state: r.state || 'ready', engine: s.current_engine_loaded, model: s.current_model_loaded || '-',
+                voices: (r.voices || []).length, rvc: Math.max(0, (r.rvcVoices || []).length - 1)
+            })).appendTo(box);
         },
         /**
          * Fills a <select> with values, keeping the current value even when the server does not
@@ -94,22 +131,36 @@
             if (blankLabel !== undefined) { $('<option>').val('').text(blankLabel).appendTo(select); }
             (values || []).forEach(function (v) { $('<option>').val(v).text(v).appendTo(select); });
             if (current && (values || []).indexOf(current) < 0) {
-                $('<option>').val(current).text(current + ' (not on server)').appendTo(select);
+                $('<option>').val(current).text(current + ' ' + t('result.notOnServer')).appendTo(select);
             }
             select.val(current || '');
         },
-        /** Checks a dialog value against the server's rules (blank = not sent = valid). */
+        /**
+         * Checks a dialog value against the server's rules (blank = not sent = valid), and, once the
+         * server of the node (`this.server`) is known, against what its engine can do: a value the
+         * engine cannot use would be refused, so it is marked. Called with the node as `this`.
+         */
         validField: function (field, value) {
             var rules = AllTalkEditor._rulesData;
             if (value === undefined || value === null || String(value).trim() === '' || !rules) { return true; }
             var rule = rules.ttsGenerate[field];
             if (!rule) { return true; }
+            var server = this && this.server && AllTalkEditor._servers[this.server];
+            if (rule.capability && server && server.settings && server.settings[rule.capability] !== true) { return false; }
             if (rule.type === 'number') {
                 var n = Number(value);
                 return Number.isFinite(n) && n >= rule.min && n <= rule.max;
             }
-            if (rule.pattern) { return new RegExp(rule.pattern).test(String(value)); }
+            if (rule.pattern && !new RegExp(rule.pattern).test(String(value))) { return false; }
             return true;
+        },
+        /** A voice must be one the node's server lists, once that list is known. Called with the node as `this`. */
+        validVoice: function (value) {
+            if (value === undefined || value === null || String(value).trim() === '') { return true; }
+            if (!/^[^<>"|?*]+$/.test(String(value))) { return false; }
+            var server = this && this.server && AllTalkEditor._servers[this.server];
+            var voices = server && server.voices;
+            return !voices || voices.length === 0 || voices.indexOf(String(value).trim()) >= 0;
         },
         /** The config dialog's API key header name and key, checked with the runtime's own rules. */
         validHeaderName: function (v) {
@@ -161,7 +212,7 @@
         prepareTtsDialog: function (node, opts) {
             var prefix = '#node-input-';
             var voicesList = opts.voicesList || '#alltalk-tts-voices';
-            var languageBlank = opts.languageBlank || 'server default';
+            var languageBlank = opts.languageBlank || t('result.serverDefault');
             function applyRules(rules) {
                 var lang = $(prefix + 'language');
                 if (lang.length) { AllTalkEditor.fillSelect(lang, rules.languages, node.language, languageBlank); }
@@ -188,20 +239,26 @@
                         var rule = rules.ttsGenerate[field];
                         var input = $(prefix + field);
                         if (!input.length || !rule.capability) { return; }
+                        // Grey is advice, never a lock: a saved value must stay clearable.
                         var capable = !settings || settings[rule.capability] === true;
-                        input.prop('disabled', !capable);
-                        var note = input.closest('.form-row').find('.alltalk-capability-note');
-                        var reason = capable ? '' : 'not supported by ' + settings.current_engine_loaded + ' (' + rule.capability + ')';
+                        var row = input.closest('.form-row');
+                        row.toggleClass('alltalk-not-capable', !capable);
+                        var reason = capable ? '' : t('capability.notSupported', { engine: settings.current_engine_loaded, flag: rule.capability });
+                        var value = String(input.val() || '').trim();
+                        if (reason && value) { reason += ' ' + t('capability.willBeRefused'); }
                         input.attr('title', reason || rule.allowed || '');
-                        if (note.length) { note.text(reason); }
+                        row.find('.alltalk-capability-note').text(reason).toggleClass('alltalk-refused', !!(reason && value)).toggle(!!reason);
                     });
+                    // The node's fields are checked again with what the server can do now.
+                    $(prefix + 'character_voice_gen, ' + prefix + 'narrator_voice_gen, ' + prefix + 'voice').trigger('change');
+                    Object.keys(rules.ttsGenerate).forEach(function (field) { $(prefix + field).trigger('change'); });
                 });
             }
             function load() {
                 var id = $('#node-input-server').val();
-                if (!id || id === '_ADD_') { $(opts.infoBox).text(''); return; }
-                $(opts.infoBox).text('…');
-                AllTalkEditor.serverData(id).then(applyServer);
+                if (!id || id === '_ADD_') { AllTalkEditor.renderServerSummary($(opts.infoBox)); return; }
+                $(opts.infoBox).show().text('…');
+                AllTalkEditor.serverData(id).then(function (r) { AllTalkEditor.remember(id, r); applyServer(r); });
             }
             // Until the rules arrive, the stored language is the only choice, so saving early keeps it.
             AllTalkEditor.fillSelect($(prefix + 'language'), [], node.language, languageBlank);
@@ -210,14 +267,14 @@
             $(opts.refreshButton).on('click', function (e) {
                 e.preventDefault();
                 var id = $('#node-input-server').val();
-                $(opts.infoBox).text('…');
-                AllTalkEditor.refresh(id).then(function (r) { return r.ok === false ? AllTalkEditor.serverData(id) : r; }).then(applyServer);
+                $(opts.infoBox).show().text('…');
+                AllTalkEditor.refresh(id).then(applyServer);
             });
             $(opts.previewButton).on('click', function (e) {
                 e.preventDefault();
                 var id = $('#node-input-server').val();
                 var voice = $(prefix + (opts.previewVoiceField || 'character_voice_gen')).val() || ((AllTalkEditor._lastVoices || [])[0]);
-                if (!voice) { RED.notify('Choose a voice first', 'warning'); return; }
+                if (!voice) { RED.notify(t('result.chooseVoice'), 'warning'); return; }
                 AllTalkEditor.playAudio('alltalk/preview', {
                     server: AllTalkEditor.routeServer(id), voice: voice,
                     rvccharacter_voice_gen: $(prefix + 'rvccharacter_voice_gen').val() || undefined,
@@ -227,5 +284,11 @@
         }
     };
     AllTalkEditor.rules().then(function (r) { if (r && r.ttsGenerate) { AllTalkEditor._rulesData = r; } });
+    // A field the engine cannot use is greyed (advice: it stays editable), its reason below it.
+    $('<style>').text(
+        '.alltalk-not-capable > label, .alltalk-not-capable input, .alltalk-not-capable select { opacity: 0.6; }' +
+        '.alltalk-capability-note { display: block; margin: 4px 0 0 104px; font-size: 0.9em; color: var(--red-ui-secondary-text-color, #888); }' +
+        '.alltalk-capability-note.alltalk-refused { color: var(--red-ui-text-color-error, #c00); opacity: 1; }'
+    ).appendTo('head');
     window.AllTalkEditor = AllTalkEditor;
 }());

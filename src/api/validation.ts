@@ -28,6 +28,8 @@ export interface ValidationContext {
   voices?: readonly string[];
   /** The server's RVC voice list: when known, RVC voices must be in it. */
   rvcVoices?: readonly string[];
+  /** Where each field's value came from ("dialog", "msg.alltalk.speed"...), for errors that say how to fix it. */
+  sources?: Partial<Record<string, string>>;
 }
 
 export type FormFields = Record<string, string>;
@@ -157,10 +159,13 @@ export function validateTtsGenerate(params: Record<string, unknown>, ctx: Valida
     const rule: FieldRule = TTS_GENERATE_RULES[field];
     const v = formValue(field, value);
     if (ctx.settings && rule.capability && ctx.settings[rule.capability] !== true) {
+      const where = ctx.sources?.[field];
+      const fix = where === 'dialog' ? `Clear the ${rule.label} field in the node's dialog (it is kept from an engine that could use it)`
+        : where ? `Remove ${where} from the message` : 'Leave it blank';
       throw new AllTalkError(
         'validation',
         `${field} cannot be used: the loaded engine "${ctx.settings.current_engine_loaded}" does not support it ` +
-          `(${rule.capability} is false). Leave it blank. Nothing was sent to AllTalk.`,
+          `(${rule.capability} is false). ${fix}. Nothing was sent to AllTalk.`,
         { field, value, allowed: `nothing (${rule.capability} is false)` },
       );
     }

@@ -102,17 +102,18 @@ function registerAdminRoutes(RED: NodeAPI): void {
     res.json(rulesForEditor());
   });
 
-  // The cached state, settings and voices of a deployed server.
+  // The cached state, settings and voices of a deployed server. A server configuration that is not
+  // deployed is an answer ({ deployed: false }), not a 404 the browser would log as an error.
   RED.httpAdmin.get('/alltalk/server/:id', read, (req, res) => {
     const n = configNode(String(req.params.id));
-    if (!n) return void res.status(404).json({ error: 'unknown AllTalk server (deploy it first)' });
-    res.json(describe(n.connection));
+    if (!n) return void res.json({ deployed: false });
+    res.json({ deployed: true, ...describe(n.connection) });
   });
 
   // Refresh: /api/reload_config on the server, then the cache is pulled again.
   RED.httpAdmin.post('/alltalk/server/:id/refresh', write, (req, res) => {
     const n = configNode(String(req.params.id));
-    if (!n) return void res.status(404).json({ error: 'unknown AllTalk server (deploy it first)' });
+    if (!n) return void res.json({ deployed: false });
     n.connection.refresh().then(
       () => res.json(describe(n.connection)),
       (err: unknown) => res.status(502).json({ error: (err as Error).message, kind: isAllTalkError(err) ? err.kind : undefined }),

@@ -127,12 +127,13 @@ interface Limits {
 /** The checked requests for one message (nothing is sent when this throws). */
 function prepare(connection: ServerConnection, dialog: TtsDialog, view: Record<string, unknown>, raw: unknown, limits: Limits) {
   const { maxCharacters, maxTotal, split } = limits;
-  const { params, output, filePath } = resolveRequest(dialog, view);
+  const { params, sources, output, filePath } = resolveRequest(dialog, view);
   const text = validateText(raw, split ? Number.MAX_SAFE_INTEGER : maxCharacters);
   if (split && codePoints(text) > maxTotal) throw tooLong(codePoints(text), maxTotal);
   const texts = split && codePoints(text) > maxCharacters ? splitText(text, maxCharacters) : [text];
   const ctx = connection.validationContext();
   ctx.maxCharacters = maxCharacters;
+  ctx.sources = sources;
   const forms = texts.map((t) => {
     params.text_input = t;
     return validateTtsGenerate(params, ctx);

@@ -30,6 +30,8 @@ export function isBlank(v: unknown): boolean {
 export interface ResolvedRequest {
   /** The /api/tts-generate fields, before validation (text_input not included). */
   params: Record<string, unknown>;
+  /** Where each field came from: "dialog", "msg.alltalk.<field>" or "msg.<short form>". */
+  sources: Record<string, string>;
   output: OutputMode;
   /** For output mode `file`: where to write. */
   filePath?: string;
@@ -43,14 +45,23 @@ function msgAlltalk(msg: Record<string, unknown>): Record<string, unknown> {
 export function resolveRequest(dialog: TtsDialog, msg: Record<string, unknown>): ResolvedRequest {
   const fromMsg = msgAlltalk(msg);
   const params: Record<string, unknown> = {};
+  const sources: Record<string, string> = {};
   for (const field of TTS_GENERATE_FIELDS) {
     let value = dialog[field];
-    if (isBlank(value)) value = fromMsg[field];
+    let source = 'dialog';
+    if (isBlank(value)) {
+      value = fromMsg[field];
+      source = `msg.alltalk.${field}`;
+    }
     if (isBlank(value)) {
       const short = SHORT_FORMS[field];
       value = short ? msg[short] : undefined;
+      source = `msg.${short}`;
     }
-    if (!isBlank(value)) params[field] = value;
+    if (!isBlank(value)) {
+      params[field] = value;
+      sources[field] = source;
+    }
   }
 
   const outputRaw = !isBlank(dialog.output) ? dialog.output : !isBlank(fromMsg.output) ? fromMsg.output : 'buffer';
@@ -81,5 +92,5 @@ export function resolveRequest(dialog: TtsDialog, msg: Record<string, unknown>):
     }
     params.output_file_name = sanitizeOutputFileName(String(name));
   }
-  return { params, output, filePath };
+  return { params, sources, output, filePath };
 }
