@@ -42,7 +42,10 @@ for (const type of types) {
   }
 }
 
-// Node-RED looks for a module's icons in an icons/ folder beside the node files.
+// Node-RED looks for a module's icons only in an icons/ folder beside the node files listed in
+// package.json's node-red.nodes (@node-red/registry, localfilesystem.js getModuleNodeFiles), so
+// here nodes/icons/; a root icons/ folder is not read. icons/ is the source, and only nodes/icons/
+// is published (package.json "files").
 const icons = path.join(root, 'icons');
 if (fs.existsSync(icons)) {
   fs.mkdirSync(path.join(out, 'icons'), { recursive: true });

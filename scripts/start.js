@@ -150,7 +150,7 @@ function hasAdminAuth(settingsFile) {
 
 async function main() {
   if (!fs.existsSync(path.join(root, 'nodes', 'alltalk-config.js'))) {
-    console.error('The package is not built: run `npm install` (or `npm run build`) first.');
+    console.error('The package is not built: run `npm run build` first (`npm start` does).');
     process.exit(1);
   }
   let sim;

@@ -107,8 +107,18 @@ describe('in a real Node-RED process (e2e)', function () {
     const helperJs = await fetch(`${base}/resources/node-red-contrib-alltalk/alltalk-editor.js`);
     assert.equal(helperJs.status, 200);
     assert.match(await helperJs.text(), /AllTalkEditor/);
-    const icon = await fetch(`${base}/icons/node-red-contrib-alltalk/alltalk-status.svg`, { headers: auth(admin) });
-    assert.equal(icon.status, 200);
+    // The editor shows a node's icon only if GET /icons lists it for the module, and then loads it
+    // from /icons/<module>/<file>. An unknown icon also answers 200 (Node-RED's default arrow-in.svg),
+    // so the bytes are compared with ours.
+    const iconSets = await (await fetch(`${base}/icons`, { headers: auth(admin) })).json();
+    const ours = fs.readdirSync(path.join(__dirname, '..', '..', 'icons')).filter((f) => f.endsWith('.svg')).sort();
+    assert.deepEqual([...(iconSets['node-red-contrib-alltalk'] || [])].sort(), ours);
+    for (const file of ours) {
+      const icon = await fetch(`${base}/icons/node-red-contrib-alltalk/${file}`, { headers: auth(admin) });
+      assert.equal(icon.status, 200, file);
+      assert.match(icon.headers.get('content-type'), /^image\/svg\+xml/, file);
+      assert.equal(await icon.text(), fs.readFileSync(path.join(__dirname, '..', '..', 'icons', file), 'utf8'), `${file} is ours`);
+    }
     const examples = await fetch(`${base}/nodes/messages?lng=en-US`, { headers: auth(admin) });
     assert.equal(examples.status, 200);
   });
