@@ -26,8 +26,73 @@
     /** A text of the config node's catalogue (this script belongs to no single dialog). */
     function t(key, opts) { return RED._('node-red-contrib-alltalk/alltalk-config:alltalk-config.' + key, opts); }
 
+    /** A catalogue text, or undefined when the catalogue does not have it (i18next answers with the key). */
+    function known(key, opts) {
+        var v = t(key, opts);
+        return typeof v === 'string' && v !== 'alltalk-config.' + key && v.indexOf(':alltalk-config.' + key) < 0 ? v : undefined;
+    }
+
+    /*
+     * Status badges. The runtime sends their words in English, always (Status nodes pass them on
+     * and flows compare them; src/runtime/node-badge.ts makes every one). The editor shows them in
+     * its own language: each form is matched exactly and its catalogue text (alltalk-config.badge.*)
+     * filled with the parts the badge carries. An error's reason stays as it was sent.
+     */
+    var BADGE_WORDS = {
+        'connecting': 'connecting', 'ready': 'ready', 'busy': 'busy', 'loading model…': 'loading', 'offline': 'offline',
+        'generating…': 'generating', 'streaming…': 'streaming', 'stopped': 'stopped', 'stopping': 'stopping',
+        'no server configured': 'noServer'
+    };
+    var SECONDS = /^(\d+)(?:\.(\d+))? s$/;
+    var BADGE_FORMS = [
+        { re: /^queued \((\d+)\)$/, key: 'queued', params: function (m) { return { n: m[1] }; } },
+        { re: /^done (\d+(?:\.\d+)? s) (.+)$/, key: 'doneDetail', params: function (m, tr) { return { time: seconds(m[1], tr), detail: m[2] }; } },
+        { re: /^done (.+)$/, key: 'done', params: function (m, tr) { return { time: seconds(m[1], tr) }; } },
+        { re: /^streaming (.+)$/, key: 'streamingTime', params: function (m, tr) { return { time: seconds(m[1], tr) }; } },
+        { re: /^error: ([\s\S]*)$/, key: 'error', params: function (m) { return { reason: m[1] }; } }
+    ];
+    /** "1.8 s" with the language's decimal mark ("1,8 s"); any other text as it is. */
+    function seconds(text, translate) {
+        var m = SECONDS.exec(text);
+        if (!m || m[2] === undefined) { return text; }
+        return m[1] + (translate('number.decimalMark') || '.') + m[2] + ' s';
+    }
+    /**
+     * The badge `text` in the language of `translate(key, params)` (a lookup in the alltalk-config
+     * catalogue that answers undefined for a key it lacks), or undefined when `text` is no badge.
+     */
+    function badgeText(text, translate) {
+        if (typeof text !== 'string') { return undefined; }
+        if (Object.prototype.hasOwnProperty.call(BADGE_WORDS, text)) { return translate('badge.' + BADGE_WORDS[text]); }
+        for (var i = 0; i < BADGE_FORMS.length; i++) {
+            var m = BADGE_FORMS[i].re.exec(text);
+            if (m) { return translate('badge.' + BADGE_FORMS[i].key, BADGE_FORMS[i].params(m, translate)); }
+        }
+        return undefined;
+    }
+
     var AllTalkEditor = {
         t: t,
+        badgeText: badgeText,
+        /**
+         * Called by each node's definition right after registerType: the editor translates every
+         * status text with the type's `_` (nodes take theirs from the type), so a badge word is
+         * answered from the catalogue here and everything else goes on to Node-RED's own `_`.
+         */
+        translateBadges: function (type) {
+            var def = RED.nodes.getType(type);
+            if (!def || typeof def._ !== 'function' || def._.alltalkBadges) { return; }
+            var original = def._;
+            def._ = function (key) {
+                var shown = badgeText(key, known);
+                return shown !== undefined ? shown : original.apply(this, arguments);
+            };
+            def._.alltalkBadges = true;
+        },
+        /** A server state (connecting, ready, busy, loading, offline) in the editor's language. */
+        stateText: function (state) {
+            return (['connecting', 'ready', 'busy', 'loading', 'offline'].indexOf(state) >= 0 && known('state.' + state)) || state;
+        },
         /** The connection settings typed in the config dialog (fields with the given id prefix). */
         dialogServer: function (id, prefix) {
             function val(name) { return $('#' + prefix + name).val(); }
@@ -118,7 +183,7 @@
             }
             var s = r.settings;
             $('<span>').text((r.origin ? r.origin + ': ' : '') + t('result.summary', {
-                state: r.state || 'ready', engine: s.current_engine_loaded, model: s.current_model_loaded || '-',
+                state: AllTalkEditor.stateText(r.state || 'ready'), engine: s.current_engine_loaded, model: s.current_model_loaded || '-',
                 voices: (r.voices || []).length, rvc: Math.max(0, (r.rvcVoices || []).length - 1)
             })).appendTo(box);
         },

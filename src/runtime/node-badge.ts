@@ -7,6 +7,10 @@
  *
  * A node's own activity (queued, generating, done, error) shows until the server's state
  * changes; then the server's state shows, so all badges of one server agree.
+ *
+ * The words are English on purpose and are a contract: Status nodes pass them on and flows
+ * compare them. The editor shows them translated (resources/alltalk-editor.js matches these
+ * exact forms against the alltalk-config catalogue), so every badge word is made here.
  */
 import type { ServerConnection, StateInfo } from './server-connection';
 
@@ -25,7 +29,7 @@ export function stateBadge(info: StateInfo): Badge {
     case 'busy':
       return { fill: 'blue', shape: 'ring', text: 'busy' };
     case 'loading':
-      return { fill: 'blue', shape: 'ring', text: 'loading model…' };
+      return { fill: 'blue', shape: 'ring', text: LOADING_MODEL_TEXT };
     case 'offline':
       return { fill: 'red', shape: 'ring', text: 'offline' };
     default:
@@ -35,6 +39,16 @@ export function stateBadge(info: StateInfo): Badge {
 
 export function formatSeconds(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}
+
+/** The running words of a stream, a control node's model change, and a control node's stop. */
+export const STREAMING_TEXT = 'streaming…';
+export const LOADING_MODEL_TEXT = 'loading model…';
+export const STOPPING_TEXT = 'stopping';
+
+/** A stream's progress: the audio received so far ("streaming 3.4 s"). */
+export function streamingText(ms: number): string {
+  return `streaming ${formatSeconds(ms)}`;
 }
 
 /** Badge texts stay short (the editor cuts long ones). */

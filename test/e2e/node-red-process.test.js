@@ -122,4 +122,27 @@ describe('in a real Node-RED process (e2e)', function () {
     const examples = await fetch(`${base}/nodes/messages?lng=en-US`, { headers: auth(admin) });
     assert.equal(examples.status, 200);
   });
+
+  it('serves the German catalogues and help to an editor in German, and English to the others', async function () {
+    const admin = await token('admin');
+    const tts = await (await fetch(`${base}/locales/node-red-contrib-alltalk/alltalk-tts?lng=de`, { headers: { 'accept-language': 'de' } })).json();
+    assert.equal(tts['alltalk-tts'].label.voice, 'Stimme');
+    // The editor asks in the browser's language, e.g. de-DE: the de catalogue answers.
+    const all = await (await fetch(`${base}/nodes/messages?lng=de-DE`, { headers: auth(admin) })).json();
+    assert.equal(all['node-red-contrib-alltalk/alltalk-config']['alltalk-config'].badge.queued, 'In Warteschlange (__n__)');
+    assert.equal(all['node-red-contrib-alltalk/alltalk-status']['alltalk-status'].label.onlyChanges, 'Nur melden, wenn sich etwas geändert hat');
+    const en = await (await fetch(`${base}/nodes/messages?lng=en-US`, { headers: auth(admin) })).json();
+    assert.equal(en['node-red-contrib-alltalk/alltalk-config']['alltalk-config'].badge.queued, 'queued (__n__)');
+    const html = async (lang) => (await fetch(`${base}/nodes`, { headers: { ...auth(admin), accept: 'text/html', 'accept-language': lang } })).text();
+    const help = (page, type) => page.slice(page.indexOf(`data-help-name="${type}"`)).split('</script>')[0];
+    const de = await html('de-DE,de;q=0.9');
+    const english = await html('en-US');
+    for (const type of ['alltalk-config', 'alltalk-status', 'alltalk-tts', 'alltalk-stream', 'alltalk-openai', 'alltalk-control']) {
+      if (type !== 'alltalk-config') {
+        assert.match(help(de, type), /<h3>Eingangsdaten<\/h3>/, `${type} help in German`);
+        assert.match(help(english, type), /<h3>Inputs<\/h3>/, `${type} help in English`);
+      }
+      assert.match(help(de, type), /<h3>Referenzen<\/h3>/, `${type} help in German`);
+    }
+  });
 });

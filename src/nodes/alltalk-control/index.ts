@@ -8,7 +8,7 @@ import type { CancelSignal } from '../../api/cancellation';
 import { AllTalkError, isAllTalkError } from '../../api/errors';
 import type { CurrentSettings } from '../../api/types';
 import { checkWritable, handleInput, messageView, nodeLifetime, safeText, writeOutput } from '../../runtime/input-handler';
-import { NodeBadge } from '../../runtime/node-badge';
+import { LOADING_MODEL_TEXT, NodeBadge, STOPPING_TEXT } from '../../runtime/node-badge';
 import type { ServerConnection } from '../../runtime/server-connection';
 import { serverConnection } from '../../runtime/worker-node';
 import { type ControlDialog, type ControlPlan, planCommand, resolveCommand } from './control-commands';
@@ -41,7 +41,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const connection = serverConnection(RED, def.server);
-    const badge = new NodeBadge((s) => node.status(s), connection, 'loading model…');
+    const badge = new NodeBadge((s) => node.status(s), connection, LOADING_MODEL_TEXT);
     const lifetime = nodeLifetime();
     const keepModel = def.keepModel !== false && def.keepModel !== 'false';
     const dialog: ControlDialog = {
@@ -134,7 +134,7 @@ export = function register(RED: NodeAPI): void {
      * keeps reading), cancels the queue when asked, and sends the server's own stop.
      */
     async function stop(clearQueue: boolean, c: ServerConnection): Promise<Outcome> {
-      badge.set({ fill: 'yellow', shape: 'dot', text: 'stopping' });
+      badge.set({ fill: 'yellow', shape: 'dot', text: STOPPING_TEXT });
       const streamsStopped = c.stopStreams();
       let cancelled = 0;
       if (clearQueue) {

@@ -13,7 +13,7 @@ import { DEFAULT_MAX_CHARACTERS } from '../../api/rules';
 import type { StreamParams } from '../../api/types';
 import { type FileTarget, prepareTarget, targetFile } from '../../runtime/audio-file';
 import { checkWritable, handleInput, messageView, nodeLifetime, readMessage, safeText, writeOutput } from '../../runtime/input-handler';
-import { formatSeconds, NodeBadge } from '../../runtime/node-badge';
+import { NodeBadge, STREAMING_TEXT, streamingText } from '../../runtime/node-badge';
 import type { ServerConnection } from '../../runtime/server-connection';
 import { type AudioFormat, sameFormat, WavStreamReader } from '../../runtime/wav-stream';
 import { readInput, wholeNumber } from '../../runtime/node-properties';
@@ -56,7 +56,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const connection = serverConnection(RED, def.server);
-    const badge = new NodeBadge((s) => node.status(s), connection, 'streaming…');
+    const badge = new NodeBadge((s) => node.status(s), connection, STREAMING_TEXT);
     const lifetime = nodeLifetime();
     const jobs = new Set<Job>();
     const maxCharacters = wholeNumber(def.maxCharacters, DEFAULT_MAX_CHARACTERS);
@@ -115,11 +115,11 @@ export = function register(RED: NodeAPI): void {
       let startedAt = 0;
       let result: StreamResult;
       try {
-        badge.progress('streaming…');
+        badge.progress(STREAMING_TEXT);
         result = await connection.runGeneration((signal) => {
           job.started = true;
           startedAt = Date.now();
-          return streamAll(connection, plan, sink, job, signal, limits.maxCharacters, (seconds) => badge.progress(`streaming ${formatSeconds(seconds * 1000)}`));
+          return streamAll(connection, plan, sink, job, signal, limits.maxCharacters, (seconds) => badge.progress(streamingText(seconds * 1000)));
         }, { signal: job.cancel, onPosition: (p) => tracker.onPosition(p) });
       } catch (err) {
         if (sink instanceof FileSink) await sink.discard();
