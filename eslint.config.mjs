@@ -27,4 +27,9 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  {
+    // Browser tests: the functions handed to page.evaluate() run in the editor's page.
+    files: ['test/browser/**/*.js'],
+    languageOptions: { globals: { ...globals.browser, $: 'readonly', RED: 'readonly' } },
+  },
 );

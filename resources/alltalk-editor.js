@@ -202,7 +202,7 @@
         },
         /**
          * Checks a dialog value against the server's rules (blank = not sent = valid), and, once the
-         * server of the node (`this.server`) is known, against what its engine can do: a value the
+         * server of the node is known, against what its engine can do: a value the
          * engine cannot use would be refused, so it is marked. Called with the node as `this`.
          */
         validField: function (field, value) {
@@ -210,7 +210,7 @@
             if (value === undefined || value === null || String(value).trim() === '' || !rules) { return true; }
             var rule = rules.ttsGenerate[field];
             if (!rule) { return true; }
-            var server = this && this.server && AllTalkEditor._servers[this.server];
+            var server = AllTalkEditor.knownServer(this);
             if (rule.capability && server && server.settings && server.settings[rule.capability] !== true) { return false; }
             if (rule.type === 'number') {
                 var n = Number(value);
@@ -219,11 +219,21 @@
             if (rule.pattern && !new RegExp(rule.pattern).test(String(value))) { return false; }
             return true;
         },
+        /**
+         * What is known about a node's server: while its dialog is open, the server chosen in the
+         * dialog (saved or not), otherwise the saved one.
+         */
+        knownServer: function (node) {
+            if (!node) { return undefined; }
+            var id = node.server;
+            if (AllTalkEditor._editing === node && $('#node-input-server').length) { id = $('#node-input-server').val(); }
+            return id ? AllTalkEditor._servers[id] : undefined;
+        },
         /** A voice must be one the node's server lists, once that list is known. Called with the node as `this`. */
         validVoice: function (value) {
             if (value === undefined || value === null || String(value).trim() === '') { return true; }
             if (!/^[^<>"|?*]+$/.test(String(value))) { return false; }
-            var server = this && this.server && AllTalkEditor._servers[this.server];
+            var server = AllTalkEditor.knownServer(this);
             var voices = server && server.voices;
             return !voices || voices.length === 0 || voices.indexOf(String(value).trim()) >= 0;
         },
@@ -275,6 +285,7 @@
          * greyed out with the reason, a refresh and a voice preview button.
          */
         prepareTtsDialog: function (node, opts) {
+            AllTalkEditor._editing = node;
             var prefix = '#node-input-';
             var voicesList = opts.voicesList || '#alltalk-tts-voices';
             var languageBlank = opts.languageBlank || t('result.serverDefault');
@@ -306,19 +317,27 @@
                         if (!input.length || !rule.capability) { return; }
                         // Grey is advice, never a lock: a saved value must stay clearable.
                         var capable = !settings || settings[rule.capability] === true;
-                        var row = input.closest('.form-row');
-                        row.toggleClass('alltalk-not-capable', !capable);
-                        var reason = capable ? '' : t('capability.notSupported', { engine: settings.current_engine_loaded, flag: rule.capability });
-                        var value = String(input.val() || '').trim();
-                        if (reason && value) { reason += ' ' + t('capability.willBeRefused'); }
-                        input.attr('title', reason || rule.allowed || '');
-                        row.find('.alltalk-capability-note').text(reason).toggleClass('alltalk-refused', !!(reason && value)).toggle(!!reason);
+                        input.closest('.form-row').toggleClass('alltalk-not-capable', !capable);
+                        input.data('alltalk-reason', capable ? '' : t('capability.notSupported', { engine: settings.current_engine_loaded, flag: rule.capability }));
+                        input.data('alltalk-allowed', rule.allowed || '');
+                        showCapability(input);
                     });
                     // The node's fields are checked again with what the server can do now.
                     $(prefix + 'character_voice_gen, ' + prefix + 'narrator_voice_gen, ' + prefix + 'voice').trigger('change');
                     Object.keys(rules.ttsGenerate).forEach(function (field) { $(prefix + field).trigger('change'); });
                 });
             }
+            /** The note under a field the engine cannot use; it says so when the value typed there would be refused. */
+            function showCapability(input) {
+                var reason = input.data('alltalk-reason') || '';
+                var value = String(input.val() || '').trim();
+                var note = reason && value ? reason + ' ' + t('capability.willBeRefused') : reason;
+                input.attr('title', note || input.data('alltalk-allowed') || '');
+                input.closest('.form-row').find('.alltalk-capability-note').text(note).toggleClass('alltalk-refused', !!(reason && value)).toggle(!!reason);
+            }
+            $('.alltalk-capability-note').closest('.form-row').find('input, select').on('change input', function () {
+                if ($(this).data('alltalk-reason') !== undefined) { showCapability($(this)); }
+            });
             function load() {
                 var id = $('#node-input-server').val();
                 if (!id || id === '_ADD_') { AllTalkEditor.renderServerSummary($(opts.infoBox)); return; }
@@ -351,6 +370,9 @@
     AllTalkEditor.rules().then(function (r) { if (r && r.ttsGenerate) { AllTalkEditor._rulesData = r; } });
     // A field the engine cannot use is greyed (advice: it stays editable), its reason below it.
     $('<style>').text(
+        '.red-ui-editor .form-tips.alltalk-server-info { display: inline-block; vertical-align: middle; max-width: calc(100% - 145px); box-sizing: border-box; }' +
+        // No server chosen: no summary, and nothing to refresh.
+        '.alltalk-server-info[style*="none"] + .red-ui-button { display: none; }' +
         '.alltalk-not-capable > label, .alltalk-not-capable input, .alltalk-not-capable select { opacity: 0.6; }' +
         '.alltalk-capability-note { display: block; margin: 4px 0 0 104px; font-size: 0.9em; color: var(--red-ui-secondary-text-color, #888); }' +
         '.alltalk-capability-note.alltalk-refused { color: var(--red-ui-text-color-error, #c00); opacity: 1; }'
