@@ -273,10 +273,12 @@
                     });
             });
         },
-        /** The server descriptor for admin routes: just the id of a deployed, unchanged config node. */
+        /**
+         * The server descriptor for admin routes: the id and the address the editor holds. The
+         * runtime uses its deployed node only when both match (a node added or edited and not
+         * deployed yet is reached at the address shown in the editor).
+         */
         routeServer: function (configId) {
-            var n = RED.nodes.node(configId);
-            if (n && !n.changed) { return { id: configId }; }
             return AllTalkEditor.configServer(configId) || {};
         },
         /**

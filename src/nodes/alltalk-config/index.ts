@@ -5,7 +5,7 @@
  */
 import type { NodeAPI } from 'node-red';
 import { AllTalkClient } from '../../api/client';
-import { isAllTalkError } from '../../api/errors';
+import { AllTalkError, isAllTalkError } from '../../api/errors';
 import { rulesForEditor } from '../../api/rules';
 import { isPlaceholderVoice } from '../../api/validation';
 import { packageVersion } from '../../api/version';
@@ -123,14 +123,19 @@ function registerAdminRoutes(RED: NodeAPI): void {
   // A client for the connection typed in a dialog that may not be deployed: protocol/host/port
   // and credentials come from the dialog; credentials of a deployed node are read here and never
   // sent back to the browser.
+  /** Whether the dialog's address is the one the deployed node with the same id talks to. */
+  function isDeployedServer(body: DialogServer): boolean {
+    const deployed = body.id ? configNode(body.id) : undefined;
+    if (!deployed?.server) return false;
+    const probe = clientOptions(RED, body, {});
+    return deployed.server.protocol === probe.protocol && deployed.server.host === probe.host && deployed.server.port === probe.port;
+  }
+
   function dialogClient(body: DialogServer): AllTalkClient {
+    if (!body.host) throw new AllTalkError('validation', 'No server address was sent, and no deployed server configuration has this id: choose a server.');
     const sent = body.credentials ?? {};
     // Stored credentials go only to the server they were stored for, never to another host.
-    const deployed = body.id ? configNode(body.id) : undefined;
-    const probe = clientOptions(RED, body, {});
-    const sameServer = deployed?.server && deployed.server.protocol === probe.protocol &&
-      deployed.server.host === probe.host && deployed.server.port === probe.port;
-    const stored = (sameServer && body.id ? (RED.nodes.getCredentials(body.id) as AllTalkConfigCredentials | undefined) : undefined) ?? {};
+    const stored = (isDeployedServer(body) && body.id ? (RED.nodes.getCredentials(body.id) as AllTalkConfigCredentials | undefined) : undefined) ?? {};
     const pick = (k: keyof AllTalkConfigCredentials) =>
       sent[k] !== undefined && sent[k] !== HIDDEN_PASSWORD ? sent[k] : stored[k];
     return new AllTalkClient({
@@ -160,13 +165,14 @@ function registerAdminRoutes(RED: NodeAPI): void {
   });
 
   // Preview a voice from a dialog: /api/previewvoice/ on the server, the audio handed back to the
-  // browser to play. A deployed server runs it through its queue.
+  // browser to play. A deployed server (the same id, the same address) runs it through its queue.
   RED.httpAdmin.post('/alltalk/preview', write, (req, res) => {
     const body = (req.body ?? {}) as { server?: DialogServer; voice?: string; rvccharacter_voice_gen?: string; rvccharacter_pitch?: number };
-    const deployed = body.server?.id ? configNode(body.server.id) : undefined;
+    const server = body.server ?? {};
+    const deployed = server.id && (!server.host || isDeployedServer(server)) ? configNode(server.id) : undefined;
     let client: AllTalkClient;
     try {
-      client = deployed && !body.server?.host ? deployed.connection.client : dialogClient(body.server ?? {});
+      client = deployed ? deployed.connection.client : dialogClient(server);
     } catch (err) {
       return void res.status(400).json(failure(err));
     }
