@@ -4,7 +4,7 @@
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { AllTalkError, isAllTalkError } from '../../api/errors';
-import { checkWritable, handleInput, readMessage, writeOutput } from '../../runtime/input-handler';
+import { checkWritable, handleInput, readMessage, safeText, writeOutput } from '../../runtime/input-handler';
 import { NodeBadge } from '../../runtime/node-badge';
 import type { ServerConnection } from '../../runtime/server-connection';
 import { serverConnection } from '../../runtime/worker-node';
@@ -69,7 +69,7 @@ export = function register(RED: NodeAPI): void {
       if (!payload) return;
       writeOutput(msg, { payload });
       send(msg);
-    }, (err) => badge.error(isAllTalkError(err) ? err.shortReason : 'error'));
+    }, (err) => badge.error(isAllTalkError(err) ? err.shortReason : safeText(err.message) || 'failed'));
 
     if (connection) {
       if (Number.isFinite(intervalSec) && intervalSec > 0) {
@@ -87,7 +87,7 @@ export = function register(RED: NodeAPI): void {
             })
             .catch((err: unknown) => {
               if (closed) return;
-              badge.error(isAllTalkError(err) ? err.shortReason : 'error');
+              badge.error(isAllTalkError(err) ? err.shortReason : safeText((err as Error)?.message) || 'failed');
               node.error(err, msg);
             });
         }, Math.max(1, intervalSec) * 1000);
