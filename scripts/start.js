@@ -18,8 +18,7 @@ const { spawn } = require('child_process');
 const root = path.join(__dirname, '..');
 // ALLTALK_START_DIR: another user directory (the tests start it in a temporary one).
 const userDir = process.env.ALLTALK_START_DIR ? path.resolve(process.env.ALLTALK_START_DIR) : path.join(root, '.node-red');
-const START_SERVER_ID = 'alltalk-start-server';
-const EXAMPLE_SERVER_ID = 'alltalk-example-server';
+const { exampleFlows, START_SERVER_ID } = require('./example-flows');
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 function freePort(preferred, host = '127.0.0.1') {
@@ -73,45 +72,6 @@ module.exports = {
 };
 `);
   return file;
-}
-
-/** The example flows, each on a tab of its own, with ids of their own and one server configuration. */
-function exampleFlows(target, realServer) {
-  const dir = path.join(root, 'examples');
-  const flows = [{
-    id: START_SERVER_ID,
-    type: 'alltalk-config',
-    name: 'AllTalk',
-    protocol: target.protocol,
-    host: target.host,
-    port: target.port,
-    timeout: 5,
-    generationTimeout: 300,
-    concurrency: 1,
-    queueLimit: 50,
-    healthInterval: 30,
-    maxAudioMb: 200,
-    tls: '',
-    apiKeyHeader: 'X-API-Key',
-  }];
-  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
-    const base = path.basename(file, '.json');
-    const nodes = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
-    const tab = `start-${base}`;
-    const ids = new Map(nodes.map((n) => [n.id, n.id === EXAMPLE_SERVER_ID ? START_SERVER_ID : `start-${base}-${n.id}`]));
-    const remap = (v) => (typeof v === 'string' && ids.has(v) ? ids.get(v) : Array.isArray(v) ? v.map(remap) : v);
-    // A schedule that changes a real server's model is deployed switched off: turn it on on purpose.
-    const disabled = realServer && nodes.some((n) => n.type === 'alltalk-control' && n.command !== 'stop');
-    flows.push({ id: tab, type: 'tab', label: `Example: ${base.replace(/-/g, ' ')}`, disabled, info: `From examples/${file}.` });
-    for (const n of nodes) {
-      if (n.id === EXAMPLE_SERVER_ID) continue;
-      const copy = {};
-      for (const [k, v] of Object.entries(n)) copy[k] = k === 'id' ? ids.get(v) : remap(v);
-      if ('x' in n) copy.z = tab;
-      flows.push(copy);
-    }
-  }
-  return flows;
 }
 
 function prepareUserDir(target, realServer) {

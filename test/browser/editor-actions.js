@@ -53,6 +53,14 @@ async function closeTray(page, which) {
   await page.waitForSelector(gone, { state: 'detached' });
 }
 
+/** Cancels every open dialog (after a failed test, so the next one starts clean). */
+async function cancelAll(page) {
+  for (const button of ['#node-config-dialog-cancel', '#node-dialog-cancel']) {
+    if (await page.isVisible(button).catch(() => false)) await page.click(button).catch(() => {});
+    await page.waitForSelector(button, { state: 'detached', timeout: 5000 }).catch(() => {});
+  }
+}
+
 /** Waits until the element's text matches `re`; resolves the text. */
 async function textMatching(page, selector, re, what = selector) {
   try {
@@ -114,4 +122,4 @@ async function screenshot(page, dir, name, { whole = false } = {}) {
   return file;
 }
 
-module.exports = { dropNode, importNodes, openDialog, addServer, closeTray, textMatching, optionValues, invalid, typeInto, sidebarHelp, documentedProperties, screenshot };
+module.exports = { dropNode, importNodes, openDialog, addServer, closeTray, cancelAll, textMatching, optionValues, invalid, typeInto, sidebarHelp, documentedProperties, screenshot };

@@ -38,16 +38,20 @@ function packedPackage() {
 }
 
 /**
- * Node-RED with the packed package and `flows`, and a browser page on its editor.
- * Resolves { page, base, problems, stop() }: `problems` lists console errors and warnings and page errors.
+ * Node-RED with the package and `flows`, and a browser page on its editor. The package is this
+ * checkout packed and unpacked, unless `packageDir` names an installed copy; `redJs` and
+ * `nodeBinary` choose another Node-RED and Node.
+ * Resolves { page, base, problems, requests, stop() }: `problems` lists console errors and
+ * warnings, page errors and failed requests to Node-RED; `requests` the calls to the package's
+ * admin routes ("POST /alltalk/probe").
  */
-async function openEditor({ flows, locale = 'en-US', viewport = { width: 1400, height: 1300 }, settings = '' }) {
+async function openEditor({ flows, locale = 'en-US', viewport = { width: 1400, height: 1300 }, settings = '', packageDir, redJs, nodeBinary }) {
   const { chromium } = require('playwright-core');
-  const packed = packedPackage();
+  const packed = packageDir ? { dir: packageDir, cleanup: () => {} } : packedPackage();
   let nodeRed;
   let browser;
   try {
-    nodeRed = await startNodeRed({ flows, label: 'browser', packageDir: packed.dir, settings: QUIET_EDITOR + settings });
+    nodeRed = await startNodeRed({ flows, label: 'browser', packageDir: packed.dir, settings: QUIET_EDITOR + settings, redJs, nodeBinary });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     const context = await browser.newContext({ viewport, locale });
     const page = await context.newPage();
@@ -56,6 +60,10 @@ async function openEditor({ flows, locale = 'en-US', viewport = { width: 1400, h
       if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()} (${m.location().url})`);
     });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    const requests = [];
+    page.on('request', (r) => {
+      if (r.url().startsWith(`${nodeRed.base}/alltalk/`)) requests.push(`${r.method()} ${new URL(r.url()).pathname}`);
+    });
     page.on('response', (r) => {
       if (r.status() >= 400 && r.url().startsWith(nodeRed.base)) problems.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`);
     });
@@ -67,7 +75,7 @@ async function openEditor({ flows, locale = 'en-US', viewport = { width: 1400, h
       await nodeRed.stop();
       packed.cleanup();
     };
-    return { page, base: nodeRed.base, problems, output: nodeRed.output, stop };
+    return { page, base: nodeRed.base, problems, requests, output: nodeRed.output, stop };
   } catch (err) {
     if (browser) await browser.close().catch(() => {});
     if (nodeRed) await nodeRed.stop();

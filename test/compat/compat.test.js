@@ -16,6 +16,9 @@ const os = require('node:os');
 const path = require('node:path');
 const { startNodeRed } = require('../e2e/node-red');
 const support = require('./support');
+const { editorSuite } = require('../browser/editor-suite');
+
+const DEV_NODE_RED = require('node-red/package.json').version;
 
 const PACKAGE_VERSION = JSON.parse(fs.readFileSync(path.join(support.root, 'package.json'), 'utf8')).version;
 const SPECS = (process.env.ALLTALK_COMPAT_NODE_RED || '3.1,4,5').split(',').map((s) => s.trim()).filter(Boolean);
@@ -180,6 +183,16 @@ describe('the packed package on Node-RED ' + VERSIONS.join(', ') + ' (compat)', 
         const problems = startupProblems(log).concat(log.split('\n').filter((l) => /\[(error|warn)\].*(alltalk|compat-)/i.test(l)));
         assert.deepEqual([...new Set(problems)], [], log);
       });
+
+      // The editor on this Node-RED, with the copy npm installed (the devDependencies' Node-RED
+      // is covered by test/browser already).
+      if (version !== DEV_NODE_RED) {
+        editorSuite(`every node's dialog in Chromium on Node-RED ${version}`, () => ({
+          packageDir: path.join(projectDir, 'node_modules', support.PACKAGE),
+          redJs: prepared[version].nodeRed.redJs,
+          nodeBinary: prepared[version].node.bin,
+        }));
+      }
     });
   }
 });

@@ -1,0 +1,55 @@
+'use strict';
+// The example flows as `npm start` deploys them on a first start (and the browser tests show them):
+// each on a tab of its own, with ids of their own (so importing an example later never conflicts),
+// all pointing at one server configuration, "AllTalk".
+const fs = require('fs');
+const path = require('path');
+
+const root = path.join(__dirname, '..');
+const START_SERVER_ID = 'alltalk-start-server';
+const EXAMPLE_SERVER_ID = 'alltalk-example-server';
+
+/**
+ * The example flows, each on a tab of its own, with ids of their own and one server configuration.
+ * @param {{protocol: string, host: string, port: number|string}} target the server
+ * @param {boolean} realServer a real AllTalk (a schedule that changes its model is deployed off)
+ */
+function exampleFlows(target, realServer) {
+  const dir = path.join(root, 'examples');
+  const flows = [{
+    id: START_SERVER_ID,
+    type: 'alltalk-config',
+    name: 'AllTalk',
+    protocol: target.protocol,
+    host: target.host,
+    port: target.port,
+    timeout: 5,
+    generationTimeout: 300,
+    concurrency: 1,
+    queueLimit: 50,
+    healthInterval: 30,
+    maxAudioMb: 200,
+    tls: '',
+    apiKeyHeader: 'X-API-Key',
+  }];
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    const base = path.basename(file, '.json');
+    const nodes = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+    const tab = `start-${base}`;
+    const ids = new Map(nodes.map((n) => [n.id, n.id === EXAMPLE_SERVER_ID ? START_SERVER_ID : `start-${base}-${n.id}`]));
+    const remap = (v) => (typeof v === 'string' && ids.has(v) ? ids.get(v) : Array.isArray(v) ? v.map(remap) : v);
+    // A schedule that changes a real server's model is deployed switched off: turn it on on purpose.
+    const disabled = realServer && nodes.some((n) => n.type === 'alltalk-control' && n.command !== 'stop');
+    flows.push({ id: tab, type: 'tab', label: `Example: ${base.replace(/-/g, ' ')}`, disabled, info: `From examples/${file}.` });
+    for (const n of nodes) {
+      if (n.id === EXAMPLE_SERVER_ID) continue;
+      const copy = {};
+      for (const [k, v] of Object.entries(n)) copy[k] = k === 'id' ? ids.get(v) : remap(v);
+      if ('x' in n) copy.z = tab;
+      flows.push(copy);
+    }
+  }
+  return flows;
+}
+
+module.exports = { exampleFlows, START_SERVER_ID, EXAMPLE_SERVER_ID };

@@ -1,0 +1,109 @@
+'use strict';
+// The example flows as `npm start` deploys them, in a real browser: a click on an inject button
+// speaks, and the badges show it live; then the same editor in German (dialogs, badges, help).
+// Fails on any browser console error or warning. Saves the pictures the README shows
+// (ALLTALK_SCREENSHOTS sets where; `npm run screenshots` puts them in docs/images).
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { AllTalkSimulator } = require('../../dist/simulator');
+const { exampleFlows, START_SERVER_ID } = require('../../scripts/example-flows');
+const { browserAvailable, openEditor } = require('./editor-session');
+const act = require('./editor-actions');
+
+const DOORBELL_TAB = 'start-announce-doorbell';
+const INJECT = `${DOORBELL_TAB}-1e2f3a4b5c6d7e82`;
+const SAY_IT = `${DOORBELL_TAB}-2f3a4b5c6d7e8f93`;
+const SPEAK = `${DOORBELL_TAB}-6d7e8f9a0b1c2d37`;
+
+/** The badge text the editor shows under a node. */
+function badgeText(page, id) {
+  return page.evaluate((nodeId) => {
+    const label = document.querySelector(`[id="${nodeId}"] .red-ui-flow-node-status-label`);
+    return label ? label.textContent : '';
+  }, id);
+}
+
+async function waitForBadge(page, id, re) {
+  try {
+    await page.waitForFunction(({ nodeId, source }) => {
+      const label = document.querySelector(`[id="${nodeId}"] .red-ui-flow-node-status-label`);
+      return label && new RegExp(source).test(label.textContent);
+    }, { nodeId: id, source: re.source }, { timeout: 15000 });
+  } catch {
+    throw new Error(`the badge of ${id} never matched ${re}: "${await badgeText(page, id)}"`);
+  }
+  return badgeText(page, id);
+}
+
+describe('the example flows deployed, in a real browser (Chromium)', function () {
+  this.timeout(120000);
+  let sim;
+  let flows;
+  let shots;
+
+  before(async function () {
+    if (!browserAvailable()) return this.skip();
+    shots = process.env.ALLTALK_SCREENSHOTS ? path.resolve(process.env.ALLTALK_SCREENSHOTS) : fs.mkdtempSync(path.join(os.tmpdir(), 'alltalk-shots-'));
+    sim = new AllTalkSimulator({ port: 0, profile: 'xtts', msPerChar: 5, minGenerationMs: 300 });
+    await sim.start();
+    flows = exampleFlows({ protocol: 'http', host: '127.0.0.1', port: sim.port }, false);
+  });
+
+  after(async function () {
+    if (sim) await sim.stop();
+  });
+
+  /** An editor on the example flows in `locale`, the doorbell tab in front, its server ready. */
+  async function doorbellEditor(locale) {
+    const editor = await openEditor({ flows, locale, viewport: { width: 1280, height: 720 } });
+    await editor.page.evaluate((tab) => RED.workspaces.show(tab), DOORBELL_TAB);
+    return editor;
+  }
+
+  it('a click on the doorbell inject speaks; the badges show ready, generating and done live', async function () {
+    const editor = await doorbellEditor('en-US');
+    const { page } = editor;
+    try {
+      assert.equal(await waitForBadge(page, SAY_IT, /^ready$/), 'ready');
+      assert.equal(await waitForBadge(page, SPEAK, /^ready$/), 'ready');
+      const generating = page.waitForFunction((nodeId) => {
+        const label = document.querySelector(`[id="${nodeId}"] .red-ui-flow-node-status-label`);
+        return label && label.textContent === 'generating…';
+      }, SAY_IT, { timeout: 15000 });
+      await page.click(`[id="${INJECT}"] .red-ui-flow-node-button`);
+      await generating;
+      const done = await waitForBadge(page, SAY_IT, /^done \d/);
+      assert.match(done, /^done \d+\.\d s$/);
+      await page.mouse.move(1, 1);
+      await page.locator('#red-ui-workspace').screenshot({ path: path.join(shots, 'flow-live-badges.png') });
+      const spoken = sim.requests.filter((r) => r.path === '/api/tts-generate').map((r) => r.form.text_input);
+      assert.deepEqual(spoken, ['Someone is at the front door.']);
+      assert.deepEqual(editor.problems, [], 'no console errors or warnings, no failed requests');
+    } finally {
+      await editor.stop();
+    }
+  });
+
+  it('in German: the dialog, its help and the badges follow the editor language', async function () {
+    const editor = await doorbellEditor('de-DE');
+    const { page } = editor;
+    try {
+      assert.equal(await waitForBadge(page, SAY_IT, /^Bereit$/), 'Bereit', 'the badge word is German in the editor');
+      await act.openDialog(page, SAY_IT);
+      await act.textMatching(page, '#alltalk-tts-server-info', /xtts/);
+      const dialog = await page.evaluate(() => document.querySelector('.red-ui-tray').innerText);
+      assert.match(dialog, /Stimme/, 'German labels');
+      assert.doesNotMatch(dialog, /alltalk-(tts|config)\.[a-z]+\./, 'no catalogue key shows untranslated');
+      await act.screenshot(page, shots, 'alltalk-tts-de');
+      await act.closeTray(page, 'cancel');
+      const help = await act.sidebarHelp(page, 'alltalk-tts');
+      assert.match(help, /Eingangsdaten|Eingaben/, 'the help is the German one');
+      assert.deepEqual(editor.problems, [], 'no console errors or warnings, no failed requests');
+      assert.ok(await page.evaluate((id) => RED.nodes.node(id).server, SAY_IT) === START_SERVER_ID);
+    } finally {
+      await editor.stop();
+    }
+  });
+});
