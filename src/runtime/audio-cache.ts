@@ -1,0 +1,374 @@
+/**
+ * The audio cache of one server configuration: generated audio kept on disk so a repeated phrase
+ * is answered without calling AllTalk, and so Node-RED can serve it to speakers.
+ *
+ * Content-addressed: an entry's id is an HMAC of everything that changes the sound (the caller
+ * hands over those parts), keyed with a secret kept in the folder, so ids are stable across
+ * restarts but cannot be guessed from a text (they are also the names in the speaker URLs).
+ * Each entry is two files, `<id>.<ext>` (the audio) and `<id>.json` (its description), each
+ * written to a temporary file and renamed into place; what is found half-written, corrupt or
+ * missing at start-up or on a read is removed and counts as a miss, never as an error. Limits on
+ * total size and age; the least recently used entries go first.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { createReadStream, promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+
+export interface AudioCacheOptions {
+  /** The folder of this cache (created when needed). */
+  dir: string;
+  /** The most the audio files may take together, in bytes (0 = nothing is kept). */
+  maxBytes: number;
+  /** Entries older than this are removed, in ms (0 = no age limit). */
+  maxAgeMs: number;
+}
+
+/** What is kept about one entry besides its audio. */
+export interface CacheMeta {
+  contentType: string;
+  /** The audio file's extension (wav, mp3…). */
+  ext: string;
+  /** Whatever the node needs to rebuild its output on a hit (JSON). */
+  extra?: Record<string, unknown>;
+}
+
+export interface CacheEntry extends CacheMeta {
+  id: string;
+  bytes: number;
+  createdAt: number;
+  lastUsed: number;
+}
+
+export interface CacheStats {
+  entries: number;
+  bytes: number;
+  maxBytes: number;
+}
+
+/** Audio being written into the cache: `write` pieces, then `commit` (or `discard`). */
+export interface CacheWriter {
+  write(chunk: Buffer): Promise<void>;
+  /**
+   * Puts the entry in place (after `finish`, given the written file, e.g. to fix a WAV header);
+   * resolves false when it was not kept (nothing written, too large for the cache, or the cache closed).
+   */
+  commit(finish?: (file: string) => Promise<void>): Promise<boolean>;
+  discard(): Promise<void>;
+}
+
+const ID = /^[0-9a-f]{40}$/;
+const EXT = /^[a-z0-9]{1,8}$/;
+const TEMP_PREFIX = '.tmp-';
+/** Old entries are looked for at most this often (a put does it). */
+const SWEEP_INTERVAL_MS = 60_000;
+
+export class AudioCache {
+  readonly ready: Promise<void>;
+  /** In least-recently-used order: the first entry is the next to go. */
+  private readonly entries = new Map<string, CacheEntry>();
+  private total = 0;
+  private secret = '';
+  private closed = false;
+  private lastSweep = 0;
+
+  constructor(private readonly options: AudioCacheOptions) {
+    this.ready = this.load().catch(() => {
+      // A folder that cannot be read or made: the cache stays empty and every put is discarded.
+      this.closed = true;
+    });
+  }
+
+  get dir(): string {
+    return this.options.dir;
+  }
+
+  /** Whether anything can be kept at all. */
+  get enabled(): boolean {
+    return this.options.maxBytes > 0 && !this.closed;
+  }
+
+  /** The id of the entry for these parts (the same parts give the same id, in any key order). */
+  async idFor(parts: unknown): Promise<string> {
+    await this.ready;
+    return createHmac('sha256', this.secret).update(stableJson(parts)).digest('hex').slice(0, 40);
+  }
+
+  stats(): CacheStats {
+    return { entries: this.entries.size, bytes: this.total, maxBytes: this.options.maxBytes };
+  }
+
+  /** The entry with this id, if it is there and young enough (it becomes the most recently used). */
+  lookup(id: string): CacheEntry | undefined {
+    const entry = ID.test(id) ? this.entries.get(id) : undefined;
+    if (!entry) return undefined;
+    if (this.expired(entry, Date.now())) {
+      void this.remove(entry);
+      return undefined;
+    }
+    entry.lastUsed = Date.now();
+    this.entries.delete(id);
+    this.entries.set(id, entry);
+    // The file's time is the last use, for the order after a restart.
+    const t = new Date(entry.lastUsed);
+    fsp.utimes(this.audioPath(entry), t, t).catch(() => undefined);
+    return entry;
+  }
+
+  /** The audio of an entry, or undefined (a miss) when it is not there or its file is missing or cut short. */
+  async read(id: string): Promise<{ entry: CacheEntry; data: Buffer } | undefined> {
+    await this.ready;
+    const entry = this.lookup(id);
+    if (!entry) return undefined;
+    try {
+      const data = await fsp.readFile(this.audioPath(entry));
+      if (data.length === entry.bytes) return { entry, data };
+    } catch {
+      // missing: a miss
+    }
+    await this.remove(entry);
+    return undefined;
+  }
+
+  /** Where an entry's audio is, after checking the file is whole; undefined (a miss) otherwise. */
+  async file(id: string): Promise<{ entry: CacheEntry; path: string } | undefined> {
+    await this.ready;
+    const entry = this.lookup(id);
+    if (!entry) return undefined;
+    const file = this.audioPath(entry);
+    try {
+      if ((await fsp.stat(file)).size === entry.bytes) return { entry, path: file };
+    } catch {
+      // missing: a miss
+    }
+    await this.remove(entry);
+    return undefined;
+  }
+
+  /** Keeps `data` as the entry `id` (replacing an older one); resolves whether it was kept. */
+  async put(id: string, meta: CacheMeta, data: Buffer): Promise<boolean> {
+    const writer = this.writer(id, meta);
+    try {
+      await writer.write(data);
+    } catch (err) {
+      await writer.discard();
+      throw err;
+    }
+    return writer.commit();
+  }
+
+  /** Keeps a copy of the audio file `file` as the entry `id`; resolves whether it was kept. */
+  async putFile(id: string, meta: CacheMeta, file: string): Promise<boolean> {
+    const writer = this.writer(id, meta);
+    try {
+      for await (const chunk of createReadStream(file)) await writer.write(chunk as Buffer);
+    } catch (err) {
+      await writer.discard();
+      throw err;
+    }
+    return writer.commit();
+  }
+
+  /** Writes the entry `id` piece by piece (a stream as it arrives). */
+  writer(id: string, meta: CacheMeta): CacheWriter {
+    if (!ID.test(id) || !EXT.test(meta.ext)) throw new RangeError(`not a cache id or extension: ${id}.${meta.ext}`);
+    const temp = path.join(this.options.dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    let handle: fsp.FileHandle | undefined;
+    let opening: Promise<fsp.FileHandle> | undefined;
+    let bytes = 0;
+    let ended = false;
+    const open = async () => {
+      await this.ready;
+      opening ??= fsp.open(temp, 'w', 0o600);
+      handle = await opening;
+      return handle;
+    };
+    const discard = async () => {
+      ended = true;
+      if (opening) await (await opening.catch(() => undefined))?.close().catch(() => undefined);
+      await fsp.rm(temp, { force: true }).catch(() => undefined);
+    };
+    return {
+      write: async (chunk) => {
+        if (ended) return;
+        bytes += chunk.length;
+        // Past the whole cache's size it can never be kept: stop writing, keep counting.
+        if (bytes > this.options.maxBytes || !this.enabled) return void (await discard());
+        await (await open()).write(chunk);
+      },
+      commit: async (finish) => {
+        if (ended || bytes === 0) {
+          await discard();
+          return false;
+        }
+        ended = true;
+        const h = await open();
+        await h.close();
+        if (finish) {
+          try {
+            await finish(temp);
+            bytes = (await fsp.stat(temp)).size;
+          } catch (err) {
+            await fsp.rm(temp, { force: true }).catch(() => undefined);
+            throw err;
+          }
+        }
+        const entry: CacheEntry = { ...meta, id, bytes, createdAt: Date.now(), lastUsed: Date.now() };
+        try {
+          await fsp.rename(temp, this.audioPath(entry));
+          await writeAtomically(this.metaPath(id), JSON.stringify(describe(entry)));
+        } catch (err) {
+          await fsp.rm(temp, { force: true }).catch(() => undefined);
+          if (this.closed) return false;
+          throw err;
+        }
+        const old = this.entries.get(id);
+        if (old) {
+          this.total -= old.bytes;
+          this.entries.delete(id);
+          if (old.ext !== entry.ext) await fsp.rm(this.audioPath(old), { force: true }).catch(() => undefined);
+        }
+        this.entries.set(id, entry);
+        this.total += bytes;
+        await this.enforceLimits();
+        return this.entries.has(id);
+      },
+      discard,
+    };
+  }
+
+  /** Removes every entry; resolves what was removed. */
+  async clear(): Promise<{ entries: number; bytes: number }> {
+    await this.ready;
+    const removed = { entries: this.entries.size, bytes: this.total };
+    for (const entry of [...this.entries.values()]) await this.remove(entry);
+    return removed;
+  }
+
+  /** Stops using the cache; `removeFiles` deletes its folder (the server configuration was deleted). */
+  async close(removeFiles = false): Promise<void> {
+    await this.ready;
+    this.closed = true;
+    if (removeFiles) await fsp.rm(this.options.dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  private audioPath(entry: { id: string; ext: string }): string {
+    return path.join(this.options.dir, `${entry.id}.${entry.ext}`);
+  }
+
+  private metaPath(id: string): string {
+    return path.join(this.options.dir, `${id}.json`);
+  }
+
+  private expired(entry: CacheEntry, now: number): boolean {
+    return this.options.maxAgeMs > 0 && now - entry.createdAt > this.options.maxAgeMs;
+  }
+
+  private async remove(entry: CacheEntry): Promise<void> {
+    if (this.entries.get(entry.id) === entry) {
+      this.entries.delete(entry.id);
+      this.total -= entry.bytes;
+    }
+    await fsp.rm(this.metaPath(entry.id), { force: true }).catch(() => undefined);
+    await fsp.rm(this.audioPath(entry), { force: true }).catch(() => undefined);
+  }
+
+  /** Old entries out (at most once a minute), then the least recently used until the size fits. */
+  private async enforceLimits(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastSweep >= SWEEP_INTERVAL_MS) {
+      this.lastSweep = now;
+      for (const entry of [...this.entries.values()]) if (this.expired(entry, now)) await this.remove(entry);
+    }
+    for (const entry of this.entries.values()) {
+      if (this.total <= this.options.maxBytes) break;
+      await this.remove(entry);
+    }
+  }
+
+  /** Reads the folder: the secret, then every whole entry in least-recently-used order; leftovers go. */
+  private async load(): Promise<void> {
+    const dir = this.options.dir;
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    this.secret = await readOrMakeSecret(path.join(dir, 'secret'));
+    const names = await fsp.readdir(dir);
+    const present = new Set(names);
+    const found: CacheEntry[] = [];
+    const keep = new Set(['secret']);
+    const now = Date.now();
+    for (const name of names) {
+      const m = /^([0-9a-f]{40})\.json$/.exec(name);
+      if (!m) continue;
+      const entry = await readEntry(path.join(dir, name), m[1]);
+      if (!entry || !present.has(`${entry.id}.${entry.ext}`)) continue;
+      try {
+        const stat = await fsp.stat(this.audioPath(entry));
+        if (stat.size !== entry.bytes) continue;
+        entry.lastUsed = stat.mtimeMs;
+      } catch {
+        continue;
+      }
+      if (this.expired(entry, now)) continue;
+      found.push(entry);
+      keep.add(name).add(`${entry.id}.${entry.ext}`);
+    }
+    // Half-written files, entries without their other half, old or corrupt ones.
+    for (const name of names) if (!keep.has(name)) await fsp.rm(path.join(dir, name), { force: true, recursive: true }).catch(() => undefined);
+    found.sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const entry of found) {
+      this.entries.set(entry.id, entry);
+      this.total += entry.bytes;
+    }
+    this.lastSweep = now;
+    for (const entry of this.entries.values()) {
+      if (this.total <= this.options.maxBytes) break;
+      await this.remove(entry);
+    }
+  }
+}
+
+/** JSON with every object's keys in order, so equal parts give equal text. */
+export function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v)) {
+      const sorted: Record<string, unknown> = {};
+      for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+      return sorted;
+    }
+    return v;
+  });
+}
+
+function describe(entry: CacheEntry): Record<string, unknown> {
+  return { contentType: entry.contentType, ext: entry.ext, bytes: entry.bytes, createdAt: entry.createdAt, extra: entry.extra };
+}
+
+async function readEntry(file: string, id: string): Promise<CacheEntry | undefined> {
+  try {
+    const m = JSON.parse(await fsp.readFile(file, 'utf8')) as Record<string, unknown>;
+    const { contentType, ext, bytes, createdAt, extra } = m;
+    if (typeof contentType !== 'string' || typeof ext !== 'string' || !EXT.test(ext)) return undefined;
+    if (!Number.isSafeInteger(bytes) || (bytes as number) <= 0 || typeof createdAt !== 'number') return undefined;
+    const e = extra && typeof extra === 'object' && !Array.isArray(extra) ? (extra as Record<string, unknown>) : undefined;
+    return { id, contentType, ext, bytes: bytes as number, createdAt, lastUsed: createdAt, extra: e };
+  } catch {
+    return undefined;
+  }
+}
+
+async function readOrMakeSecret(file: string): Promise<string> {
+  try {
+    const s = (await fsp.readFile(file, 'utf8')).trim();
+    if (/^[0-9a-f]{64}$/.test(s)) return s;
+  } catch {
+    // none yet
+  }
+  const secret = randomBytes(32).toString('hex');
+  await writeAtomically(file, secret);
+  return secret;
+}
+
+async function writeAtomically(file: string, text: string): Promise<void> {
+  const temp = path.join(path.dirname(file), `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+  await fsp.writeFile(temp, text, { mode: 0o600 });
+  await fsp.rename(temp, file);
+}
