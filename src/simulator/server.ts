@@ -10,14 +10,11 @@
  * - 'route-error' (Error): a route handler threw (the client got a 500).
  */
 import { EventEmitter } from 'events';
-import * as fs from 'fs';
-import * as http from 'http';
-import type { AddressInfo, Socket } from 'net';
-import * as os from 'os';
-import * as path from 'path';
 import { ControlApi } from './control';
-import { now, SimulatedEngine, type GenerationRecord } from './engine';
-import { FaultPlan, sendFaultReply, type FaultReply } from './faults';
+import { SimulatedEngine, type GenerationRecord } from './engine';
+import { FaultPlan, type FaultReply } from './faults';
+import { Listener } from './listener';
+import { OutputFolder } from './output-folder';
 import { resolveOptions, type ResolvedOptions, type SimulatorMode, type SimulatorOptions } from './options';
 import {
   defaultApiConfig,
@@ -26,10 +23,8 @@ import {
   type OpenAiVoice,
   type ProfileName,
 } from './profiles';
-import { sendInternalServerError, sendNotFound } from './replies';
-import { parseBody, queryForLog, readBody } from './request-body';
-import type { Exchange, RecordedRequest, SimulatorHost } from './route-context';
-import { dispatch } from './router';
+import { RequestHandler } from './request-handler';
+import type { RecordedRequest, SimulatorHost } from './route-context';
 
 export class AllTalkSimulator extends EventEmitter {
   /** The options in effect (defaults filled in). */
@@ -40,37 +35,20 @@ export class AllTalkSimulator extends EventEmitter {
 
   private currentMode: SimulatorMode;
   private readonly faults = new FaultPlan();
-  private readonly log: RecordedRequest[] = [];
-  private nextRequestId = 1;
-  private server: http.Server | undefined;
-  private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private relistenTimer: NodeJS.Timeout | undefined;
-  private listeningNow = false;
-  private boundPort = 0;
   private stopped = false;
-  private readonly outputFolder: string;
-  private readonly installFolder: string;
-  private readonly ownsOutputFolder: boolean;
+  private readonly outputFolder: OutputFolder;
   private readonly control: ControlApi;
   private readonly host: SimulatorHost;
+  private readonly handler: RequestHandler;
+  private readonly listener: Listener;
 
   constructor(options: SimulatorOptions = {}) {
     super();
     this.options = resolveOptions(options);
     this.currentMode = this.options.mode;
     this.apiConfig = defaultApiConfig();
-    if (this.options.outputDir) {
-      this.outputFolder = path.resolve(this.options.outputDir);
-      fs.mkdirSync(this.outputFolder, { recursive: true });
-      this.installFolder = path.dirname(this.outputFolder);
-      this.ownsOutputFolder = false;
-    } else {
-      this.installFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'alltalk-sim-'));
-      this.outputFolder = path.join(this.installFolder, 'outputs');
-      fs.mkdirSync(this.outputFolder);
-      this.ownsOutputFolder = true;
-    }
+    this.outputFolder = new OutputFolder(this.options.outputDir);
     this.engine = new SimulatedEngine(
       this.options.profile,
       this.options.rvcEnabled,
@@ -102,17 +80,29 @@ export class AllTalkSimulator extends EventEmitter {
         return sim.options;
       },
       get outputDir() {
-        return sim.outputFolder;
+        return sim.outputFolder.path;
       },
       get alltalkDir() {
-        return sim.installFolder;
+        return sim.outputFolder.installPath;
       },
       get port() {
-        return sim.boundPort;
+        return sim.port;
       },
       sleep: (ms) => sim.sleep(ms),
       takeStreamCut: () => sim.faults.takeStreamCut(),
     };
+    this.handler = new RequestHandler(this.host, this.faults, this.control, this);
+    this.listener = new Listener(
+      this.options.host,
+      (req, res) => {
+        void this.handler.handle(req, res);
+      },
+      {
+        listening: () => this.emit('listening', this.url),
+        refusing: () => this.emit('refusing'),
+        relistenFailed: (err) => this.emit('route-error', err),
+      },
+    );
   }
 
   // ---- state served by the API -------------------------------------------------------------
@@ -174,7 +164,7 @@ export class AllTalkSimulator extends EventEmitter {
   // ---- addresses ---------------------------------------------------------------------------
 
   get port(): number {
-    return this.boundPort;
+    return this.listener.port;
   }
 
   get url(): string {
@@ -183,41 +173,27 @@ export class AllTalkSimulator extends EventEmitter {
     if (host === '0.0.0.0' || host === '') shown = '127.0.0.1';
     else if (host === '::') shown = '[::1]';
     else if (host.includes(':')) shown = `[${host}]`;
-    return `http://${shown}:${this.boundPort}`;
+    return `http://${shown}:${this.port}`;
   }
 
   get outputDir(): string {
-    return this.outputFolder;
+    return this.outputFolder.path;
   }
 
   /** Whether the server is accepting connections right now. */
   get listening(): boolean {
-    return this.listeningNow;
+    return this.listener.listening;
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------
 
   /** Starts the server and resolves its base URL (connections are refused for `startupMs` in real mode). */
   async start(): Promise<string> {
-    if (this.server) throw new Error('the simulator is already started');
+    if (this.listener.started) throw new Error('the simulator is already started');
     this.stopped = false;
     // A restart after stop() needs the output folder back.
-    fs.mkdirSync(this.outputFolder, { recursive: true });
-    const server = http.createServer((req, res) => {
-      void this.handle(req, res);
-    });
-    server.keepAliveTimeout = 5000;
-    server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-    this.server = server;
-    try {
-      await this.listenOn(this.options.port);
-    } catch (err) {
-      this.server = undefined;
-      throw err;
-    }
+    this.outputFolder.recreate();
+    await this.listener.start(this.options.port);
     const startup = this.options.startupMs;
     if (startup > 0) {
       if (this.currentMode === 'documented') {
@@ -228,8 +204,8 @@ export class AllTalkSimulator extends EventEmitter {
         });
       } else {
         // The real server loads the model before it opens its socket: connections are refused.
-        await this.closeListener();
-        this.scheduleRelisten(startup);
+        await this.listener.close();
+        this.listener.relistenAfter(startup);
       }
     }
     return this.url;
@@ -240,41 +216,36 @@ export class AllTalkSimulator extends EventEmitter {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    if (this.relistenTimer) clearTimeout(this.relistenTimer);
-    this.relistenTimer = undefined;
-    await this.closeListener();
-    this.server = undefined;
+    await this.listener.shutdown();
     this.engine.gate.clear();
-    if (this.ownsOutputFolder) fs.rmSync(this.installFolder, { recursive: true, force: true });
+    this.outputFolder.removeIfTemporary();
   }
 
   /** Stops listening now (open sockets destroyed) and listens again on the same port after `ms`. */
   async refuseConnections(ms: number): Promise<void> {
     if (!Number.isFinite(ms) || ms < 0) throw new RangeError('ms must be a non-negative number');
     this.requireStarted();
-    await this.closeListener();
-    this.scheduleRelisten(ms);
+    await this.listener.close();
+    this.listener.relistenAfter(ms);
   }
 
   /** Stops listening until comeBack(). */
   async goAway(): Promise<void> {
     this.requireStarted();
-    if (this.relistenTimer) clearTimeout(this.relistenTimer);
-    this.relistenTimer = undefined;
-    await this.closeListener();
+    this.listener.cancelRelisten();
+    await this.listener.close();
   }
 
   /** Listens again on the same port. */
   async comeBack(): Promise<void> {
     this.requireStarted();
-    if (this.relistenTimer) clearTimeout(this.relistenTimer);
-    this.relistenTimer = undefined;
-    if (!this.listeningNow) await this.listenOn(this.boundPort);
+    this.listener.cancelRelisten();
+    if (!this.listener.listening) await this.listener.listen(this.listener.port);
   }
 
   /** Resolves when the server is listening (at once if it is). */
   whenListening(): Promise<void> {
-    if (this.listeningNow) return Promise.resolve();
+    if (this.listener.listening) return Promise.resolve();
     return new Promise((resolve) => this.once('listening', () => resolve()));
   }
 
@@ -302,7 +273,7 @@ export class AllTalkSimulator extends EventEmitter {
 
   /** Every request received (control requests excluded), in arrival order. */
   get requests(): RecordedRequest[] {
-    return this.log;
+    return this.handler.log;
   }
 
   /** Every generation the engine ran since the last clearRequests()/reset(). */
@@ -311,7 +282,7 @@ export class AllTalkSimulator extends EventEmitter {
   }
 
   clearRequests(): void {
-    this.log.length = 0;
+    this.handler.log.length = 0;
     this.engine.resetObservations();
   }
 
@@ -323,7 +294,7 @@ export class AllTalkSimulator extends EventEmitter {
   /** Faults, latency, the log, mode and the engine profile back to the start state. */
   reset(): void {
     this.faults.clear();
-    this.log.length = 0;
+    this.handler.log.length = 0;
     this.currentMode = this.options.mode;
     this.apiConfig = defaultApiConfig();
     this.engine.setProfile(this.options.profile);
@@ -351,137 +322,6 @@ export class AllTalkSimulator extends EventEmitter {
   }
 
   private requireStarted(): void {
-    if (!this.server) throw new Error('the simulator is not started');
-  }
-
-  private listenOn(port: number): Promise<void> {
-    const server = this.server;
-    if (!server) return Promise.reject(new Error('the simulator is not started'));
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => {
-        server.off('listening', onListening);
-        reject(err);
-      };
-      const onListening = (): void => {
-        server.off('error', onError);
-        this.boundPort = (server.address() as AddressInfo).port;
-        this.listeningNow = true;
-        this.emit('listening', this.url);
-        resolve();
-      };
-      server.once('error', onError);
-      server.once('listening', onListening);
-      server.listen(port, this.options.host);
-    });
-  }
-
-  private scheduleRelisten(ms: number, attempt = 0): void {
-    if (this.relistenTimer) clearTimeout(this.relistenTimer);
-    this.relistenTimer = setTimeout(() => {
-      this.relistenTimer = undefined;
-      if (this.stopped || !this.server || this.listeningNow) return;
-      this.listenOn(this.boundPort).catch((err: NodeJS.ErrnoException) => {
-        // Someone else took the port for a moment: try again for a while.
-        if (err.code === 'EADDRINUSE' && attempt < 100) this.scheduleRelisten(50, attempt + 1);
-        else this.emit('route-error', err);
-      });
-    }, ms);
-  }
-
-  private async closeListener(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
-    if (!this.listeningNow) return;
-    this.listeningNow = false;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    this.emit('refusing');
-  }
-
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const receivedAt = now();
-    res.setHeader('server', 'uvicorn');
-    // Like uvicorn: the path is percent-decoded but dot segments are not resolved.
-    const target = req.url ?? '/';
-    const queryStart = target.indexOf('?');
-    const rawPath = queryStart >= 0 ? target.slice(0, queryStart) : target;
-    const searchParams = new URLSearchParams(queryStart >= 0 ? target.slice(queryStart + 1) : '');
-    if (!rawPath.startsWith('/')) {
-      sendNotFound(res);
-      return;
-    }
-    let routePath = rawPath;
-    try {
-      routePath = decodeURIComponent(rawPath);
-    } catch {
-      // keep the raw path
-    }
-    if (routePath === '/__sim' || routePath.startsWith('/__sim/')) {
-      await this.control.handle(req, res, routePath);
-      return;
-    }
-    let rawBody: Buffer;
-    try {
-      rawBody = await readBody(req);
-    } catch {
-      return;
-    }
-    const body = parseBody(req.headers['content-type'], rawBody);
-    const record: RecordedRequest = {
-      id: this.nextRequestId++,
-      method: req.method ?? 'GET',
-      path: routePath,
-      query: queryForLog(searchParams),
-      rawBody: rawBody.toString('utf8'),
-      headers: { ...req.headers },
-      receivedAt,
-    };
-    if (body.isForm) record.form = { ...body.form };
-    if (body.jsonParsed) record.json = body.json;
-    this.log.push(record);
-    const finished = (): void => {
-      if (record.finishedAt !== undefined) return;
-      record.finishedAt = now();
-      record.status = res.statusCode;
-      this.emit('response', record);
-    };
-    res.once('finish', finished);
-    res.once('close', finished);
-    this.emit('request', record);
-
-    const exchange: Exchange = {
-      req,
-      res,
-      method: record.method,
-      path: routePath,
-      query: searchParams,
-      rawBody,
-      body,
-      record,
-    };
-    try {
-      const latency = this.faults.latencyFor(routePath);
-      if (latency > 0) await this.sleep(latency);
-      // Documented mode: /api/ready answers `Unloaded` during a model load instead of waiting.
-      const readyWhileLoading =
-        this.currentMode === 'documented' &&
-        routePath === '/api/ready' &&
-        record.method === 'GET' &&
-        this.engine.loadingModel > 0;
-      // A request whose client went away meanwhile is still handled, as on the real server.
-      if (!readyWhileLoading) await this.engine.gate.pass();
-      record.startedAt = now();
-      const fault = this.faults.takeFailure(routePath);
-      if (fault) {
-        sendFaultReply(res, fault);
-        return;
-      }
-      await dispatch(this.host, exchange);
-    } catch (err) {
-      this.emit('route-error', err instanceof Error ? err : new Error(String(err)));
-      if (!res.headersSent) sendInternalServerError(res);
-      else res.destroy();
-    }
+    if (!this.listener.started) throw new Error('the simulator is not started');
   }
 }

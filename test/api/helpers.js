@@ -1,5 +1,5 @@
 'use strict';
-// Shared set-up for the client tests (not a spec file: mocha loads only *.test.js).
+// Shared set-up and checks for the api tests (not a spec file: mocha loads only *.test.js).
 const assert = require('node:assert/strict');
 const net = require('node:net');
 const { AllTalkClient, AllTalkError } = require('../../dist/api');
@@ -70,6 +70,20 @@ async function rejectsWith(promise, kind) {
   assert.fail(`expected an AllTalkError "${kind}", but the call succeeded with ${JSON.stringify(result)}`);
 }
 
+/** Runs `fn`, which must throw an AllTalkError of kind 'validation'; returns the error. */
+function validationErr(fn) {
+  let caught;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught, 'expected a validation error, nothing was thrown');
+  assert.ok(caught instanceof AllTalkError, `expected an AllTalkError, got ${caught && caught.stack}`);
+  assert.equal(caught.kind, 'validation');
+  return caught;
+}
+
 /** The simulator's log of requests to one path (any method unless given). */
 function requestsTo(sim, path, method) {
   return sim.requests.filter((r) => r.path === path && (!method || r.method === method));
@@ -109,4 +123,4 @@ function holdEngine(h, sim) {
   return release;
 }
 
-module.exports = { FAST, harness, rejectsWith, requestsTo, closedPort, nextEvent, holdEngine };
+module.exports = { FAST, harness, rejectsWith, validationErr, requestsTo, closedPort, nextEvent, holdEngine };
