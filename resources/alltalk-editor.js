@@ -41,7 +41,7 @@
     var BADGE_WORDS = {
         'connecting': 'connecting', 'ready': 'ready', 'busy': 'busy', 'loading model…': 'loading', 'offline': 'offline',
         'generating…': 'generating', 'streaming…': 'streaming', 'stopped': 'stopped', 'stopping': 'stopping',
-        'no server configured': 'noServer'
+        'no server configured': 'noServer', 'waiting for a speaker': 'waiting'
     };
     var SECONDS = /^(\d+)(?:\.(\d+))? s$/;
     var BADGE_FORMS = [

@@ -83,6 +83,7 @@ function runtimeBadges() {
       ['doneDetail', { time: '0.4 s', detail: '(2 parts)' }, next(() => b.done(400, '(2 parts)'))],
       ['stopped', {}, next(() => b.stopped())],
       ['stopping', {}, badges.STOPPING_TEXT],
+      ['waiting', {}, badges.WAITING_TEXT],
       ['error', { reason: 'AllTalk is not answering' }, next(() => b.error('AllTalk is not answering'))],
     ];
   } finally {
@@ -134,6 +135,7 @@ describe('i18n: status badges', function () {
       'done 0.4 s (2 parts)': 'Fertig nach 0,4 s (2 parts)',
       'stopped': 'Gestoppt',
       'stopping': 'Wird gestoppt',
+      'waiting for a speaker': 'Wartet auf Lautsprecher',
       'error: voice "x.wav" is not on the server: …': 'Fehler: voice "x.wav" is not on the server: …',
       'error: ': 'Fehler: ',
     };

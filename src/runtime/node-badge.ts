@@ -45,6 +45,8 @@ export function formatSeconds(ms: number): string {
 export const STREAMING_TEXT = 'streaming…';
 export const LOADING_MODEL_TEXT = 'loading model…';
 export const STOPPING_TEXT = 'stopping';
+/** A stream URL handed out, waiting for its speaker to fetch it. */
+export const WAITING_TEXT = 'waiting for a speaker';
 
 /** A stream's progress: the audio received so far ("streaming 3.4 s"). */
 export function streamingText(ms: number): string {

@@ -1,5 +1,6 @@
 /** How a worker node finds the ServerConnection of the alltalk-config node it uses. */
 import type { NodeAPI } from 'node-red';
+import type { AudioService } from './audio-service';
 import type { ServerConnection } from './server-connection';
 
 interface ConfigNodeLike {
@@ -12,4 +13,11 @@ export function serverConnection(RED: NodeAPI, id: string | undefined): ServerCo
   if (!id) return undefined;
   const n = RED.nodes.getNode(id) as unknown as ConfigNodeLike | null;
   return n && n.type === 'alltalk-config' ? n.connection : undefined;
+}
+
+/** The audio cache and speaker URLs of config node `id`, or undefined. */
+export function serverAudio(RED: NodeAPI, id: string | undefined): AudioService | undefined {
+  if (!id) return undefined;
+  const n = RED.nodes.getNode(id) as unknown as (ConfigNodeLike & { audio?: AudioService }) | null;
+  return n && n.type === 'alltalk-config' ? n.audio : undefined;
 }

@@ -1,6 +1,7 @@
 /** The alltalk-config node's properties and how they become client options. */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { AllTalkClientOptions, TlsOptions } from '../../api/client';
+import type { AudioService } from '../../runtime/audio-service';
 import type { ServerConnection } from '../../runtime/server-connection';
 
 export interface AllTalkConfigDef extends NodeDef {
@@ -16,6 +17,11 @@ export interface AllTalkConfigDef extends NodeDef {
   apiKeyHeader?: string;
   /** Largest audio download and largest joined audio of a split text, in MB (default 200). */
   maxAudioMb?: string | number;
+  /** The address speakers reach Node-RED at, for audio URLs served by Node-RED ('' = none). */
+  speakerUrl?: string;
+  /** The audio cache's size limit in MB (default 200; 0 = no cache) and age limit in days (default 30; 0 = none). */
+  cacheMaxMb?: string | number;
+  cacheMaxDays?: string | number;
 }
 
 export interface AllTalkConfigCredentials {
@@ -26,6 +32,8 @@ export interface AllTalkConfigCredentials {
 
 export interface AllTalkConfigNode extends Node<AllTalkConfigCredentials> {
   connection: ServerConnection;
+  /** The audio cache and the speaker URLs of this server. */
+  audio: AudioService;
   /** Where this node's connection goes: stored credentials are only ever sent there. */
   server?: { protocol?: string; host?: string; port?: number };
 }

@@ -9,6 +9,7 @@ import { AllTalkError, isAllTalkError } from '../../api/errors';
 import { rulesForEditor } from '../../api/rules';
 import { isPlaceholderVoice } from '../../api/validation';
 import { packageVersion } from '../../api/version';
+import type { AudioService } from '../../runtime/audio-service';
 import { readServerData, ServerConnection, type ServerConnectionOptions, type StateInfo } from '../../runtime/server-connection';
 import {
   type AllTalkConfigCredentials,
@@ -18,11 +19,14 @@ import {
   HIDDEN_PASSWORD,
   num,
 } from './config-options';
+import { createAudioService } from './audio-setup';
+import { registerAudioRoutes } from './audio-routes';
 
 /** What the editor gets for a server: state, settings and voice lists (placeholders hidden). */
-function describe(connection: ServerConnection) {
+function describe(connection: ServerConnection, audio?: AudioService) {
   const { settings, rvcVoices, updatedAt } = connection.cache;
   return {
+    cache: audio ? { ...audio.cache.stats(), speakerUrls: audio.serving, speakerProblem: audio.problem } : undefined,
     origin: connection.origin,
     ...connection.state,
     settings: settings ?? null,
@@ -61,6 +65,9 @@ export = function register(RED: NodeAPI): void {
     }
     node.server = { protocol: options.protocol, host: options.host, port: options.port };
     node.connection = connection;
+    const { audio, temporary } = createAudioService(RED, node.id, def);
+    node.audio = audio;
+    if (audio.problem) node.error(audio.problem);
 
     let lastLogged: string | undefined;
     connection.on('state', (info: StateInfo) => {
@@ -73,8 +80,9 @@ export = function register(RED: NodeAPI): void {
     });
     connection.start();
 
-    node.on('close', (_removed: boolean, done: () => void) => {
-      connection.close().then(done, done);
+    node.on('close', (removed: boolean, done: () => void) => {
+      // A deleted configuration takes its cached audio with it; a redeployed one keeps it.
+      Promise.all([connection.close(), audio.close(removed || temporary)]).then(() => done(), () => done());
     });
   }
 
@@ -87,6 +95,10 @@ export = function register(RED: NodeAPI): void {
   });
 
   registerAdminRoutes(RED);
+  registerAudioRoutes(RED, (id) => {
+    const n = RED.nodes.getNode(id) as AllTalkConfigNode | null;
+    return n && n.type === 'alltalk-config' ? n.audio : undefined;
+  });
   RED.log.info(`node-red-contrib-alltalk ${packageVersion()}`);
 };
 
@@ -107,7 +119,17 @@ function registerAdminRoutes(RED: NodeAPI): void {
   RED.httpAdmin.get('/alltalk/server/:id', read, (req, res) => {
     const n = configNode(String(req.params.id));
     if (!n) return void res.json({ deployed: false });
-    res.json({ deployed: true, ...describe(n.connection) });
+    res.json({ deployed: true, ...describe(n.connection, n.audio) });
+  });
+
+  // Empties the server's audio cache (the config dialog's button).
+  RED.httpAdmin.post('/alltalk/server/:id/cache/clear', write, (req, res) => {
+    const n = configNode(String(req.params.id));
+    if (!n?.audio) return void res.json({ deployed: false });
+    n.audio.cache.clear().then(
+      (removed) => res.json({ deployed: true, removed, cache: n.audio.cache.stats() }),
+      (err: unknown) => res.status(500).json({ error: (err as Error).message }),
+    );
   });
 
   // Refresh: /api/reload_config on the server, then the cache is pulled again.
@@ -115,7 +137,7 @@ function registerAdminRoutes(RED: NodeAPI): void {
     const n = configNode(String(req.params.id));
     if (!n) return void res.json({ deployed: false });
     n.connection.refresh().then(
-      () => res.json(describe(n.connection)),
+      () => res.json(describe(n.connection, n.audio)),
       (err: unknown) => res.status(502).json({ error: (err as Error).message, kind: isAllTalkError(err) ? err.kind : undefined }),
     );
   });

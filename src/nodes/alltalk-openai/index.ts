@@ -12,7 +12,8 @@ import { prepareTarget, writeAudioFile } from '../../runtime/audio-file';
 import { checkWritable, handleInput, messageView, nodeLifetime, safeText, writeOutput } from '../../runtime/input-handler';
 import { NodeBadge } from '../../runtime/node-badge';
 import { readInput, wholeNumber } from '../../runtime/node-properties';
-import { serverConnection } from '../../runtime/worker-node';
+import { serverAudio, serverConnection } from '../../runtime/worker-node';
+import { keepAudio, planCache } from '../../runtime/cached-audio';
 import { type OpenAiDialog, planSpeech } from './openai-options';
 
 interface OpenAiDef extends NodeDef {
@@ -27,6 +28,8 @@ interface OpenAiDef extends NodeDef {
   filePath: string;
   splitLongText: boolean | string;
   maxTotalCharacters?: string | number;
+  /** Answer repeated requests from the server's audio cache (default on). */
+  cache?: boolean | string;
 }
 
 const DEFAULT_MAX_TOTAL_CHARACTERS = 20_000;
@@ -40,6 +43,8 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const connection = serverConnection(RED, def.server);
+    const audioService = serverAudio(RED, def.server);
+    const useCache = def.cache !== false && def.cache !== 'false';
     const badge = new NodeBadge((s) => node.status(s), connection);
     const lifetime = nodeLifetime();
     const limits = {
@@ -57,46 +62,66 @@ export = function register(RED: NodeAPI): void {
       const raw = (await readInput(RED, node, def.property, def.propertyType, msg)).value;
       const view = messageView(msg, MESSAGE_KEYS);
       const plan = planSpeech(dialog, view, raw, limits);
-      checkWritable(msg, plan.output === 'file' ? [...OUTPUT_KEYS, 'filename'] : OUTPUT_KEYS, 'alltalk-openai');
+      // A URL needs Node-RED to serve the audio: refused before sending when it cannot.
+      if (plan.output === 'url') audioService?.requireServing('Output "url" of alltalk-openai');
+      checkWritable(msg, plan.output === 'file' ? [...OUTPUT_KEYS, 'filename'] : plan.output === 'url' ? [...OUTPUT_KEYS, 'url'] : OUTPUT_KEYS, 'alltalk-openai');
       const target = plan.output === 'file' ? await prepareTarget(plan.filePath as string, workingDirectory) : undefined;
 
-      // 2. Generate every part in the server's queue, in order.
-      const job = badge.job();
-      let startedAt = 0;
-      let audio: Buffer;
-      try {
-        audio = await connection.runGeneration(async (signal) => {
-          startedAt = Date.now();
-          const parts: Buffer[] = [];
-          let bytes = 0;
-          for (const request of plan.requests) {
-            const reply = await connection.client.openaiSpeech(request, { signal });
-            const part = plan.format === 'pcm' ? toPcm(reply.audio) : reply.audio;
-            bytes += part.length;
-            if (bytes > connection.client.maxAudioBytes) {
-              throw new AllTalkError('too-large', `The speech makes more than ${megabytes(connection.client.maxAudioBytes)} of audio ` +
-                '(the "Max audio size" of the server configuration). Shorten the text, or raise the limit.');
-            }
-            parts.push(part);
-          }
-          return joinParts(plan.format, parts);
-        }, { signal: lifetime, onPosition: (p) => job.onPosition(p) });
-      } finally {
-        job.finish();
-      }
+      // 2. The cache: a hit answers without calling AllTalk.
+      const cachePlan = await planCache({
+        audio: audioService, connection, node: 'alltalk-openai', sound: { requests: plan.requests, format: plan.format },
+        enabled: useCache, alltalk: view.alltalk, serve: plan.output === 'url',
+      });
+      const found = cachePlan?.lookup ? await cachePlan.audio.cache.read(cachePlan.id) : undefined;
 
-      // 3. The output: the incoming message, enriched.
+      // 3. Or generate every part in the server's queue, in order.
+      let startedAt = received;
+      let audio: Buffer;
+      if (found) {
+        audio = found.data;
+      } else {
+        const job = badge.job();
+        try {
+          audio = await connection.runGeneration(async (signal) => {
+            startedAt = Date.now();
+            const parts: Buffer[] = [];
+            let bytes = 0;
+            for (const request of plan.requests) {
+              const reply = await connection.client.openaiSpeech(request, { signal });
+              const part = plan.format === 'pcm' ? toPcm(reply.audio) : reply.audio;
+              bytes += part.length;
+              if (bytes > connection.client.maxAudioBytes) {
+                throw new AllTalkError('too-large', `The speech makes more than ${megabytes(connection.client.maxAudioBytes)} of audio ` +
+                  '(the "Max audio size" of the server configuration). Shorten the text, or raise the limit.');
+              }
+              parts.push(part);
+            }
+            return joinParts(plan.format, parts);
+          }, { signal: lifetime, onPosition: (p) => job.onPosition(p) });
+        } finally {
+          job.finish();
+        }
+      }
+      const contentType = OPENAI_CONTENT_TYPES[plan.format];
+      const entry = found?.entry ?? (cachePlan ? await keepAudio(cachePlan, { contentType, ext: plan.format }, audio, (t) => node.warn(t)) : undefined);
+
+      // 4. The output: the incoming message, enriched.
       const out: Record<string, unknown> = {
         payload: audio,
-        contentType: OPENAI_CONTENT_TYPES[plan.format],
+        contentType,
         alltalk: {
           request: plan.requests.length === 1 ? plan.requests[0] : plan.requests,
-          timing: { queuedMs: startedAt - received, generationMs: Date.now() - startedAt },
+          timing: { queuedMs: startedAt - received, generationMs: found ? 0 : Date.now() - startedAt },
           bytes: audio.length,
           format: plan.format,
           parts: plan.requests.length,
+          ...(cachePlan?.lookup ? { cached: found !== undefined } : {}),
         },
       };
+      if (plan.output === 'url' && cachePlan && entry) {
+        out.url = cachePlan.audio.urlFor(entry);
+        out.payload = out.url;
+      }
       if (target) {
         const written = await writeAudioFile(target, audio, `alltalk_speech.${plan.format}`);
         out.payload = written;
@@ -136,3 +161,4 @@ function joinParts(format: Parameters<typeof joinOpenAiParts>[0], parts: Buffer[
     throw err;
   }
 }
+

@@ -11,7 +11,7 @@ import type { OpenAiSpeechParams } from '../../api/types';
 import { codePoints, validateText } from '../../api/validation';
 import { splitText } from '../../runtime/text-splitter';
 
-export type SpeechOutput = 'buffer' | 'file';
+export type SpeechOutput = 'buffer' | 'file' | 'url';
 
 export interface OpenAiDialog {
   voice?: unknown;
@@ -75,8 +75,8 @@ export function planSpeech(dialog: OpenAiDialog, view: Record<string, unknown>, 
 
   const outputRaw = first(dialog.output, a.output) ?? 'buffer';
   const output = (typeof outputRaw === 'string' ? outputRaw.trim().toLowerCase() : '') as SpeechOutput;
-  if (output !== 'buffer' && output !== 'file') {
-    throw refuse('output', outputRaw, `msg.alltalk.output is ${describeValue(outputRaw)}: it must be buffer or file.`, 'buffer or file');
+  if (output !== 'buffer' && output !== 'file' && output !== 'url') {
+    throw refuse('output', outputRaw, `msg.alltalk.output is ${describeValue(outputRaw)}: it must be buffer, file or url.`, 'buffer, file or url');
   }
   let filePath: string | undefined;
   if (output === 'file') {

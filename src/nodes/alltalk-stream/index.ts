@@ -5,20 +5,21 @@
  * once: the real server does not stop a stream its client keeps reading, so the node stops
  * reading (aborts its own request) and also asks the server to stop.
  */
-import type { Readable } from 'node:stream';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { Cancellation, type CancelSignal } from '../../api/cancellation';
+import { Cancellation } from '../../api/cancellation';
 import { AllTalkError, isAllTalkError } from '../../api/errors';
 import { DEFAULT_MAX_CHARACTERS } from '../../api/rules';
-import type { StreamParams } from '../../api/types';
 import { type FileTarget, prepareTarget, targetFile } from '../../runtime/audio-file';
+import { type CachePlan, planCache } from '../../runtime/cached-audio';
 import { checkWritable, handleInput, messageView, nodeLifetime, readMessage, safeText, writeOutput } from '../../runtime/input-handler';
-import { NodeBadge, STREAMING_TEXT, streamingText } from '../../runtime/node-badge';
-import type { ServerConnection } from '../../runtime/server-connection';
-import { type AudioFormat, sameFormat, WavStreamReader } from '../../runtime/wav-stream';
+import { NodeBadge, STREAMING_TEXT, streamingText, WAITING_TEXT } from '../../runtime/node-badge';
 import { readInput, wholeNumber } from '../../runtime/node-properties';
-import { serverConnection } from '../../runtime/worker-node';
-import { isStopMessage, planStream, type StreamDialog, type StreamPlan } from './stream-options';
+import { serverAudio, serverConnection } from '../../runtime/worker-node';
+import { LiveSink } from './live-sink';
+import { CacheTee, cachedWav, replay } from './stream-cache';
+import { isStopMessage, planStream, type StreamDialog } from './stream-options';
+import { type Job, type StreamResult, streamAll } from './stream-run';
 import { BufferSink, ChunkSink, FileSink, type StreamSink } from './stream-sinks';
 
 interface StreamDef extends NodeDef {
@@ -32,19 +33,12 @@ interface StreamDef extends NodeDef {
   maxCharacters: string | number;
   splitLongText: boolean | string;
   maxTotalCharacters?: string | number;
-}
-
-/** One message's stream, from the moment it is accepted until it ends. */
-interface Job {
-  cancel: Cancellation;
-  started: boolean;
-  stopped: boolean;
+  /** Keep finished streams in the server's audio cache and replay repeats from it (default off). */
+  cache?: boolean | string;
 }
 
 const DEFAULT_MAX_TOTAL_CHARACTERS = 20_000;
-/** The "streaming 3.4 s" badge changes at most this often. */
-const PROGRESS_INTERVAL_MS = 250;
-/** The properties written on the incoming message in buffer mode (and msg.filename in file mode). */
+/** The properties written on the incoming message in buffer mode (and msg.filename in file mode, msg.url in url mode). */
 const OUTPUT_KEYS = ['payload', 'contentType', 'audioFormat', 'alltalk'];
 /** The properties alltalk-stream reads from the message besides its text. */
 const MESSAGE_KEYS = ['topic', 'stop', 'alltalk', 'voice', 'language', 'filename'];
@@ -56,6 +50,8 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const connection = serverConnection(RED, def.server);
+    const audio = serverAudio(RED, def.server);
+    const useCache = def.cache === true || def.cache === 'true';
     const badge = new NodeBadge((s) => node.status(s), connection, STREAMING_TEXT);
     const lifetime = nodeLifetime();
     const jobs = new Set<Job>();
@@ -68,7 +64,7 @@ export = function register(RED: NodeAPI): void {
     const dialog: StreamDialog = { voice: def.voice, language: def.language, output: def.output, filePath: def.filePath };
     const workingDirectory = (RED.settings as { fileWorkingDirectory?: string }).fileWorkingDirectory;
 
-    /** Ends this node's streams at once; returns how many were streaming. */
+    /** Ends this node's streams at once (and its URLs nobody fetched yet); returns how many were streaming. */
     function stopStreams(): number {
       let streaming = 0;
       for (const job of jobs) {
@@ -76,6 +72,7 @@ export = function register(RED: NodeAPI): void {
         if (job.started) streaming++;
         job.cancel.abort(new AllTalkError('aborted', 'Stopped by a stop message.'));
       }
+      audio?.dropLive(new AllTalkError('aborted', 'Stopped by a stop message before a speaker fetched the stream URL; nothing was sent to AllTalk.'), node);
       return streaming;
     }
 
@@ -90,6 +87,7 @@ export = function register(RED: NodeAPI): void {
     handleInput(node, async (msg, send) => {
       const received = Date.now();
       if (!connection) throw new AllTalkError('validation', 'No AllTalk server is configured: choose one in the node\'s settings.');
+      const c = connection;
       const view = messageView(msg, MESSAGE_KEYS);
       if (isStopMessage(view)) {
         stop();
@@ -99,48 +97,76 @@ export = function register(RED: NodeAPI): void {
       // 1. Resolve and check everything before anything is sent.
       const raw = (await readInput(RED, node, def.property, def.propertyType, msg)).value;
       const plan = planStream(dialog, view, raw, limits, connection.validationContext());
-      if (plan.output !== 'chunks') checkWritable(msg, plan.output === 'file' ? [...OUTPUT_KEYS, 'filename'] : OUTPUT_KEYS, 'alltalk-stream');
+      if (plan.output === 'url') audio?.requireServing('Output "url" of alltalk-stream');
+      const keys = plan.output === 'file' ? [...OUTPUT_KEYS, 'filename'] : plan.output === 'url' ? [...OUTPUT_KEYS, 'url'] : OUTPUT_KEYS;
+      if (plan.output !== 'chunks') checkWritable(msg, keys, 'alltalk-stream');
       const target = plan.output === 'file' ? await prepareTarget(plan.filePath as string, workingDirectory) : undefined;
       const base = plan.output === 'chunks' ? readMessage(() => copyOf(msg)) : undefined;
+      const request = plan.requests.length === 1 ? plan.requests[0] : plan.requests;
 
-      // 2. Stream, holding one place in the server's queue for the whole stream.
-      const job: Job = { cancel: new Cancellation(), started: false, stopped: false };
-      const unlink = job.cancel.follow(lifetime);
-      jobs.add(job);
-      const tracker = badge.job();
+      // 2. The cache (when on): a finished stream is replayed as it was streamed.
+      const cachePlan = await planCache({
+        audio, connection, node: 'alltalk-stream', sound: plan.requests.map(({ output_file: _f, ...sound }) => sound),
+        enabled: useCache, alltalk: view.alltalk, serve: false,
+      });
+      const hit = cachePlan?.lookup ? await cachePlan.audio.cache.read(cachePlan.id) : undefined;
+      const wav = hit ? cachedWav(hit.data) : undefined;
+
+      // 3. Output "url": a URL on Node-RED at once; the stream starts when a speaker fetches it.
+      if (plan.output === 'url' && audio) {
+        const alltalk: Record<string, unknown> = { request, ...(cachePlan?.lookup ? { cached: wav !== undefined } : {}) };
+        if (hit && wav) {
+          const url = audio.urlFor(hit.entry);
+          writeOutput(msg, { payload: url, url, contentType: 'audio/wav', audioFormat: wav.format, alltalk: { ...alltalk, bytes: hit.data.length, seconds: round(wav.seconds) } });
+          send(msg);
+          badge.done(Date.now() - received);
+          return;
+        }
+        let live!: { start: (req: IncomingMessage, res: ServerResponse) => void; expire: (err: AllTalkError) => void };
+        const fetched = new Promise<StreamResult>((resolve, reject) => {
+          live = {
+            start: (_req, res) => void run(new LiveSink(res, connection.client.maxAudioBytes), cachePlan).then((r) => resolve(r.result), reject),
+            expire: reject,
+          };
+        });
+        const url = audio.addLive(live, node);
+        writeOutput(msg, { payload: url, url, contentType: 'audio/wav', alltalk });
+        send(msg);
+        badge.set({ fill: 'blue', shape: 'ring', text: WAITING_TEXT });
+        const result = await fetched;
+        if (result.stopped) badge.stopped();
+        else badge.done(Date.now() - received);
+        return;
+      }
+
+      // 4. Stream (or replay), holding one place in the server's queue for the whole stream.
       const maxBytes = connection.client.maxAudioBytes;
       const sink = plan.output === 'chunks'
         ? new ChunkSink((m) => send(m), base as Record<string, unknown>, RED.util.generateId(), maxBytes)
         : plan.output === 'buffer' ? new BufferSink(maxBytes) : new FileSink(targetFile(target as FileTarget, 'alltalk_stream.wav'), maxBytes);
-      let startedAt = 0;
-      let result: StreamResult;
-      try {
-        badge.progress(STREAMING_TEXT);
-        result = await connection.runGeneration((signal) => {
-          job.started = true;
-          startedAt = Date.now();
-          return streamAll(connection, plan, sink, job, signal, limits.maxCharacters, (seconds) => badge.progress(streamingText(seconds * 1000)));
-        }, { signal: job.cancel, onPosition: (p) => tracker.onPosition(p) });
-      } catch (err) {
-        if (sink instanceof FileSink) await sink.discard();
-        if (job.stopped && !job.started) {
-          throw new AllTalkError('aborted', `Stopped by a stop message before it started streaming; nothing was sent to AllTalk at ${connection.origin}.`);
+      let outcome: { result: StreamResult; startedAt: number };
+      if (hit && wav) {
+        try {
+          await replay(hit.data, wav, sink);
+        } catch (err) {
+          if (sink instanceof FileSink) await sink.discard();
+          throw err;
         }
-        throw err;
-      } finally {
-        tracker.finish();
-        jobs.delete(job);
-        unlink();
+        outcome = { result: { stopped: false, seconds: wav.seconds, format: wav.format, firstAudioAt: received }, startedAt: received };
+      } else {
+        outcome = await run(sink, cachePlan);
       }
+      const { result, startedAt } = outcome;
 
-      // 3. The finishing message: the last chunk, or the incoming message with the whole audio.
+      // 5. The finishing message: the last chunk, or the incoming message with the whole audio.
       const finished = Date.now();
       const alltalk: Record<string, unknown> = {
-        request: plan.requests.length === 1 ? plan.requests[0] : plan.requests,
+        request,
         bytes: 0,
-        seconds: Math.round(result.seconds * 1000) / 1000,
+        seconds: round(result.seconds),
         timing: { queuedMs: startedAt - received, firstAudioMs: result.firstAudioAt ? result.firstAudioAt - startedAt : null, totalMs: finished - received },
         stopped: result.stopped,
+        ...(cachePlan?.lookup ? { cached: wav !== undefined } : {}),
       };
       if (sink instanceof ChunkSink) {
         sink.finish(alltalk);
@@ -149,7 +175,7 @@ export = function register(RED: NodeAPI): void {
         alltalk.bytes = payload.length;
         writeOutput(msg, { payload, contentType: 'audio/wav', audioFormat: result.format, alltalk });
         send(msg);
-      } else {
+      } else if (sink instanceof FileSink) {
         const written = await sink.finish();
         alltalk.bytes = sink.bytes;
         writeOutput(msg, { payload: written, filename: written, contentType: 'audio/wav', audioFormat: result.format, alltalk });
@@ -157,10 +183,57 @@ export = function register(RED: NodeAPI): void {
       }
       if (result.stopped) badge.stopped();
       else badge.done(finished - received);
+
+      /** Runs the stream through the queue into `into` (copied into the cache when it keeps streams). */
+      async function run(into: StreamSink, keep: CachePlan | undefined): Promise<{ result: StreamResult; startedAt: number }> {
+        const job: Job = { cancel: new Cancellation(), started: false, stopped: false };
+        const unlink = job.cancel.follow(lifetime);
+        jobs.add(job);
+        const tracker = badge.job();
+        const tee = keep?.lookup ? new CacheTee(into, keep.audio.cache.writer(keep.id, { contentType: 'audio/wav', ext: 'wav' })) : undefined;
+        const live = into instanceof LiveSink ? into : undefined;
+        // A speaker that hangs up ends its stream, as a stop would.
+        const hangUp = () => {
+          if (!live?.gone || job.stopped) return;
+          job.stopped = true;
+          job.cancel.abort(new AllTalkError('aborted', 'The speaker closed the connection.'));
+        };
+        live?.onClose(hangUp);
+        let startedAt = 0;
+        try {
+          badge.progress(STREAMING_TEXT);
+          const result = await c.runGeneration((signal) => {
+            job.started = true;
+            startedAt = Date.now();
+            return streamAll(c, plan, tee ?? into, job, signal, limits.maxCharacters, (seconds) => badge.progress(streamingText(seconds * 1000)));
+          }, { signal: job.cancel, onPosition: (p) => tracker.onPosition(p) });
+          if (tee && !result.stopped) {
+            await tee.keep().catch((err: Error) => node.warn(`The stream could not be kept in the cache: ${err.message}`));
+          } else {
+            await tee?.drop();
+          }
+          live?.finish();
+          return { result, startedAt };
+        } catch (err) {
+          await tee?.drop();
+          live?.fail(err as Error);
+          if (into instanceof FileSink) await into.discard();
+          if (job.stopped && !job.started) {
+            const why = live?.gone ? 'The speaker closed the connection' : 'Stopped by a stop message';
+            throw new AllTalkError('aborted', `${why} before it started streaming; nothing was sent to AllTalk at ${c.origin}.`);
+          }
+          throw err;
+        } finally {
+          tracker.finish();
+          jobs.delete(job);
+          unlink();
+        }
+      }
     }, (err) => badge.error(isAllTalkError(err) ? err.shortReason : safeText(err.message) || 'failed'));
 
     node.on('close', (_removed: boolean, done: () => void) => {
       unregister?.();
+      audio?.dropLive(new AllTalkError('aborted', 'The node was stopped (flow redeployed or Node-RED stopping) before a speaker fetched the stream URL.'), node);
       lifetime.abort(new AllTalkError('aborted', 'The node was stopped (flow redeployed or Node-RED stopping).'));
       badge.close();
       done();
@@ -170,105 +243,8 @@ export = function register(RED: NodeAPI): void {
   RED.nodes.registerType('alltalk-stream', AllTalkStream as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
 };
 
-interface StreamResult {
-  stopped: boolean;
-  seconds: number;
-  format?: AudioFormat;
-  firstAudioAt?: number;
-}
-
-/** Streams every part in order into the sink, as one continuous output (one header, one sequence). */
-async function streamAll(
-  connection: ServerConnection,
-  plan: StreamPlan,
-  sink: StreamSink,
-  job: Job,
-  signal: CancelSignal,
-  maxCharacters: number,
-  onProgress: (seconds: number) => void,
-): Promise<StreamResult> {
-  const result: StreamResult = { stopped: false, seconds: 0 };
-  let frameRate = 0;
-  let audioBytes = 0;
-  let lastProgress = 0;
-  for (const [i, request] of plan.requests.entries()) {
-    if (job.stopped) return { ...result, stopped: true };
-    const reader = new WavStreamReader(connection.origin);
-    let begun = false;
-    try {
-      const body = await connection.client.streamTts(request as StreamParams, { signal, maxCharacters });
-      await readEach(body, (chunk) => {
-        const audio = reader.push(chunk, sink.wholeFrames);
-        if (!begun && reader.format) {
-          begun = true;
-          if (i === 0) {
-            result.format = reader.format;
-            frameRate = reader.format.sampleRate * reader.frameBytes;
-            sink.begin(reader.header as Buffer, reader.format);
-          } else if (!sameFormat(result.format as AudioFormat, reader.format)) {
-            throw new AllTalkError('invalid-response', `AllTalk at ${connection.origin} streamed part ${i + 1} of the long text in another ` +
-              'audio format than the first part, so they cannot form one stream. Shorten the text.');
-          }
-        }
-        if (audio.length === 0) return undefined;
-        result.firstAudioAt ??= Date.now();
-        audioBytes += audio.length;
-        const now = Date.now();
-        if (now - lastProgress >= PROGRESS_INTERVAL_MS) {
-          lastProgress = now;
-          onProgress(audioBytes / frameRate);
-        }
-        return sink.audio(audio);
-      });
-    } catch (err) {
-      if (job.stopped) return { ...result, seconds: frameRate ? audioBytes / frameRate : 0, stopped: true };
-      throw err;
-    }
-  }
-  result.seconds = frameRate ? audioBytes / frameRate : 0;
-  if (audioBytes === 0) {
-    throw new AllTalkError('invalid-response', `AllTalk at ${connection.origin} ended the stream without sending any audio. ` +
-      'If a stop was sent just before, the server may have applied it to this stream: send the text again.');
-  }
-  return result;
-}
-
-/**
- * Hands every piece of `body` to `onChunk` as it comes (pieces are never merged), pausing the body
- * while a promise `onChunk` returned is pending. Rejects with the body's error or `onChunk`'s.
- */
-function readEach(body: Readable, onChunk: (chunk: Buffer) => Promise<void> | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let failed = false;
-    const fail = (err: unknown) => {
-      if (failed) return;
-      failed = true;
-      body.destroy();
-      reject(err);
-    };
-    body.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      let pending: Promise<void> | undefined;
-      try {
-        pending = onChunk(chunk);
-      } catch (err) {
-        return fail(err);
-      }
-      if (!pending) return;
-      body.pause();
-      pending.then(() => {
-        if (!failed) body.resume();
-      }, fail);
-    });
-    body.once('end', () => {
-      if (!failed) resolve();
-    });
-    body.once('error', (err: Error) => {
-      if (failed) return;
-      failed = true;
-      reject(err);
-    });
-  });
+function round(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
 }
 
 /** The incoming message's own properties (read once), for the chunk messages. */

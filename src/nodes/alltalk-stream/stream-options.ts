@@ -9,8 +9,8 @@ import type { StreamParams } from '../../api/types';
 import { codePoints, validateStreamParams, validateText, type ValidationContext } from '../../api/validation';
 import { splitText } from '../../runtime/text-splitter';
 
-export type StreamOutput = 'chunks' | 'buffer' | 'file';
-export const STREAM_OUTPUTS: readonly StreamOutput[] = ['chunks', 'buffer', 'file'];
+export type StreamOutput = 'chunks' | 'buffer' | 'file' | 'url';
+export const STREAM_OUTPUTS: readonly StreamOutput[] = ['chunks', 'buffer', 'file', 'url'];
 
 export interface StreamDialog {
   voice?: unknown;
@@ -51,8 +51,8 @@ export function planStream(dialog: StreamDialog, msg: Record<string, unknown>, r
   const outputRaw = first(dialog.output, a.output) ?? 'chunks';
   const output = (typeof outputRaw === 'string' ? outputRaw.trim().toLowerCase() : '') as StreamOutput;
   if (!STREAM_OUTPUTS.includes(output)) {
-    throw new AllTalkError('validation', `msg.alltalk.output is ${describeValue(outputRaw)}: it must be chunks, buffer or file. Nothing was sent to AllTalk.`,
-      { field: 'output', value: outputRaw, allowed: 'chunks, buffer or file' });
+    throw new AllTalkError('validation', `msg.alltalk.output is ${describeValue(outputRaw)}: it must be chunks, buffer, file or url. Nothing was sent to AllTalk.`,
+      { field: 'output', value: outputRaw, allowed: 'chunks, buffer, file or url' });
   }
   const voice = first(dialog.voice, a.voice, a.character_voice_gen, msg.voice);
   if (voice === undefined) {

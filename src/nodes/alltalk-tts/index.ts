@@ -2,13 +2,11 @@
  * alltalk-tts: text in, speech out through /api/tts-generate. The audio comes back as a Buffer,
  * as a URL for players that fetch it themselves, or written to a local file.
  */
-import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { contentTypeFor } from '../../api/audio-format';
 import type { CancelSignal } from '../../api/cancellation';
 import { AllTalkError, isAllTalkError } from '../../api/errors';
 import { DEFAULT_MAX_CHARACTERS, type TtsGenerateField } from '../../api/rules';
-import type { TtsGenerateResult } from '../../api/types';
 import { codePoints, type FormFields, validateText, validateTtsGenerate } from '../../api/validation';
 import { type FileTarget, prepareTarget, targetFile, writeAudioFile } from '../../runtime/audio-file';
 import { checkWritable, handleInput, nodeLifetime, messageView, safeText, writeOutput } from '../../runtime/input-handler';
@@ -17,8 +15,10 @@ import type { ServerConnection } from '../../runtime/server-connection';
 import { splitText } from '../../runtime/text-splitter';
 import { WavPartsBuffer, WavPartsFile } from '../../runtime/wav-parts';
 import { readInput, wholeNumber } from '../../runtime/node-properties';
-import { serverConnection } from '../../runtime/worker-node';
+import { serverAudio, serverConnection } from '../../runtime/worker-node';
 import { type OutputMode, resolveRequest, type TtsDialog } from './tts-options';
+import { defaultName, type OutputFacts, outputOf, type Part, soundOf, summarize, summaryFrom } from './tts-result';
+import { type CachePlan, extensionFor, keepAudio, planCache } from '../../runtime/cached-audio';
 
 interface TtsDef extends NodeDef, Partial<Record<TtsGenerateField, string>> {
   server: string;
@@ -30,13 +30,8 @@ interface TtsDef extends NodeDef, Partial<Record<TtsGenerateField, string>> {
   maxTotalCharacters?: string | number;
   output: string;
   filePath: string;
-}
-
-/** What the message ends with in msg.alltalk.response etc. */
-interface Part {
-  form: FormFields;
-  result: TtsGenerateResult;
-  contentType: string;
+  /** Answer repeated requests from the server's audio cache (default on). */
+  cache?: boolean | string;
 }
 
 /** A split text up to this long is accepted unless the dialog says otherwise (about 10 parts). */
@@ -52,6 +47,8 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const connection = serverConnection(RED, def.server);
+    const audio = serverAudio(RED, def.server);
+    const useCache = def.cache !== false && def.cache !== 'false';
     const badge = new NodeBadge((s) => node.status(s), connection);
     const lifetime = nodeLifetime();
     const maxCharacters = wholeNumber(def.maxCharacters, DEFAULT_MAX_CHARACTERS);
@@ -67,43 +64,49 @@ export = function register(RED: NodeAPI): void {
       // 1. Resolve and check everything before anything is sent.
       const raw = (await readInput(RED, node, def.property, def.propertyType, msg)).value;
       const view = messageView(msg, MESSAGE_KEYS);
-      const { forms, output, filePath } = prepare(connection, dialog, view, raw, { maxCharacters, maxTotal, split });
+      const { forms, output, filePath } = prepare(connection, dialog, view, raw, { maxCharacters, maxTotal, split, serving: audio?.serving === true });
       checkWritable(msg, output === 'file' ? [...OUTPUT_KEYS, 'filename'] : OUTPUT_KEYS, 'alltalk-tts');
       const target = output === 'file' ? await prepareTarget(filePath as string, workingDirectory) : undefined;
 
-      // 2. Generate (and download) in the server's queue.
+      // 2. The cache: a hit answers without calling AllTalk.
+      const serve = output === 'url' && audio?.serving === true;
+      const plan = await planCache({
+        audio, connection, node: 'alltalk-tts', sound: soundOf(forms), enabled: useCache, alltalk: view.alltalk, serve,
+        // Playing on the AllTalk machine needs AllTalk; AllTalk's own URL needs its file.
+        bypass: forms[0].autoplay === 'true' || (output === 'url' && !serve),
+      });
+      const hit = plan?.lookup ? await answerFromCache(plan, forms, output, target) : undefined;
+      if (hit) {
+        writeOutput(msg, outputOf(hit));
+        badge.done(Date.now() - received);
+        send(msg);
+        return;
+      }
+
+      // 3. Generate (and download) in the server's queue, and keep the audio.
       const job = badge.job();
+      let facts: OutputFacts;
       try {
         let startedAt = 0;
         const timing = { generationMs: 0, downloadMs: 0 };
+        // Served by Node-RED: the audio is fetched to be kept, and the URL given is Node-RED's.
+        const fetchAs: OutputMode = serve ? 'buffer' : output;
         const result = await connection.runGeneration(async (signal) => {
           startedAt = Date.now();
-          return generate(connection, forms, output, target, signal, timing);
+          return generate(connection, forms, fetchAs, target, signal, timing);
         }, { signal: lifetime, onPosition: (p) => job.onPosition(p) });
-
-        // 3. The output message: the incoming one, enriched.
-        const { parts, audio, written } = result;
-        const first = parts[0];
-        const out: Record<string, unknown> = {
-          url: first.result.url,
-          urls: parts.map((p) => p.result.url),
-          cacheUrl: first.result.cacheUrl,
-          filePath: first.result.output_file_path,
-          contentType: first.contentType,
-          payload: output === 'buffer' ? audio : output === 'url' ? first.result.url : written,
-          alltalk: {
-            request: forms.length === 1 ? forms[0] : forms,
-            response: parts.length === 1 ? responseOf(first) : parts.map(responseOf),
-            timing: { queuedMs: startedAt - received, ...timing },
-            bytes: result.bytes,
-            parts: parts.length,
-          },
-        };
-        if (written) out.filename = written;
-        writeOutput(msg, out);
+        const summary = summarize(result.parts);
+        facts = { forms, output, summary, audio: result.audio, written: result.written, bytes: result.bytes,
+          timing: { queuedMs: startedAt - received, ...timing }, cached: plan?.lookup ? false : undefined };
+        if (plan && (result.audio || result.written)) {
+          const meta = { contentType: summary.contentType, ext: extensionFor(summary.contentType, summary.urls[0]), extra: { summary } };
+          const entry = await keepAudio(plan, meta, result.audio ?? { file: result.written as string }, (t) => node.warn(t));
+          if (serve && entry) facts.servedUrl = plan.audio.urlFor(entry);
+        }
       } finally {
         job.finish();
       }
+      writeOutput(msg, outputOf(facts));
       badge.done(Date.now() - received);
       send(msg);
     }, (err) => badge.error(isAllTalkError(err) ? err.shortReason : safeText(err.message) || 'failed'));
@@ -122,11 +125,13 @@ interface Limits {
   maxCharacters: number;
   maxTotal: number;
   split: boolean;
+  /** Node-RED serves URLs: a split text's joined audio can have one. */
+  serving: boolean;
 }
 
 /** The checked requests for one message (nothing is sent when this throws). */
 function prepare(connection: ServerConnection, dialog: TtsDialog, view: Record<string, unknown>, raw: unknown, limits: Limits) {
-  const { maxCharacters, maxTotal, split } = limits;
+  const { maxCharacters, maxTotal, split, serving } = limits;
   const { params, sources, output, filePath } = resolveRequest(dialog, view);
   const text = validateText(raw, split ? Number.MAX_SAFE_INTEGER : maxCharacters);
   if (split && codePoints(text) > maxTotal) throw tooLong(codePoints(text), maxTotal);
@@ -138,10 +143,11 @@ function prepare(connection: ServerConnection, dialog: TtsDialog, view: Record<s
     params.text_input = t;
     return validateTtsGenerate(params, ctx);
   });
-  if (forms.length > 1 && output === 'url') {
+  if (forms.length > 1 && output === 'url' && !serving) {
     throw new AllTalkError('validation',
       `The text is longer than ${maxCharacters} characters and would be generated in ${forms.length} files, ` +
-        'but output "url" gives one URL. Use output buffer or file (the parts are joined), or shorten the text. ' +
+        'but output "url" gives one URL. Use output buffer or file (the parts are joined), set the address of Node-RED for ' +
+        'speakers in the server configuration (Node-RED then serves the joined audio), or shorten the text. ' +
         'Nothing was sent to AllTalk.', { field: 'output', value: output, allowed: 'buffer or file for a split text' });
   }
   if (forms.length > 1 && forms[0].output_file_timestamp !== 'true') {
@@ -193,7 +199,7 @@ async function generate(
       }
       if (part.contentType !== 'audio/wav') throw notJoinable(forms.length, part.contentType);
       joined ??= target
-        ? new WavPartsFile(targetFile(target, defaultName(result)), client.maxAudioBytes, forms.length)
+        ? new WavPartsFile(targetFile(target, defaultName(result.url)), client.maxAudioBytes, forms.length)
         : new WavPartsBuffer(client.maxAudioBytes, forms.length);
       await joined.add(audio.data);
     }
@@ -203,26 +209,12 @@ async function generate(
       return { parts, written, bytes: joined.bytes };
     }
     const audio = joined instanceof WavPartsBuffer ? joined.toBuffer() : (single as Buffer);
-    if (target) return { parts, written: await writeAudioFile(target, audio, defaultName(parts[0].result)), bytes: audio.length };
+    if (target) return { parts, written: await writeAudioFile(target, audio, defaultName(parts[0].result.url)), bytes: audio.length };
     return { parts, audio, bytes: audio.length };
   } catch (err) {
     if (joined instanceof WavPartsFile) await joined.discard();
     throw err;
   }
-}
-
-/** The server's file name, for a file written into a folder. */
-function defaultName(result: TtsGenerateResult): string {
-  try {
-    return path.posix.basename(new URL(result.url).pathname) || 'alltalk.wav';
-  } catch {
-    return 'alltalk.wav';
-  }
-}
-
-function responseOf(p: Part): Record<string, unknown> {
-  const { status, output_file_path, output_file_url, output_cache_url } = p.result;
-  return { status, output_file_path, output_file_url, output_cache_url };
 }
 
 function notJoinable(count: number, contentType: string): AllTalkError {
@@ -235,4 +227,25 @@ function tooLong(length: number, max: number): AllTalkError {
   return new AllTalkError('validation', `The text is ${length} characters long; with "split long text" this node accepts at most ${max} ` +
     'in all (set "Longest text" in the node to change it). Nothing was sent to AllTalk.',
   { field: 'text', value: `${length} characters`, allowed: `at most ${max} characters` });
+}
+
+
+/** The output from the cache, or undefined (a miss: the file is gone or not whole, or was kept by an older version). */
+async function answerFromCache(plan: CachePlan, forms: FormFields[], output: OutputMode, target: FileTarget | undefined): Promise<OutputFacts | undefined> {
+  const timing = { queuedMs: 0, generationMs: 0, downloadMs: 0 };
+  if (output === 'url') {
+    const found = await plan.audio.cache.file(plan.id);
+    const summary = summaryFrom(found?.entry.extra);
+    if (!found || !summary) return undefined;
+    return { forms, output, summary, bytes: found.entry.bytes, timing, servedUrl: plan.audio.urlFor(found.entry), cached: true };
+  }
+  const found = await plan.audio.cache.read(plan.id);
+  const summary = summaryFrom(found?.entry.extra);
+  if (!found || !summary) return undefined;
+  const facts: OutputFacts = { forms, output, summary, audio: found.data, bytes: found.data.length, timing, cached: true };
+  if (target) {
+    facts.written = await writeAudioFile(target, found.data, defaultName(summary.urls[0]));
+    facts.audio = undefined;
+  }
+  return facts;
 }

@@ -1,0 +1,109 @@
+/**
+ * How the generating nodes use their server's audio cache: whether a message may be answered
+ * from it, the key of what it asks for, and keeping what was generated. A hit answers without
+ * calling AllTalk; keeping audio never fails a message (a warning says why it was not kept),
+ * except when Node-RED must serve the audio by URL and cannot.
+ */
+import { audioExtension } from '../api/audio-format';
+import { AllTalkError } from '../api/errors';
+import type { CacheEntry, CacheMeta } from './audio-cache';
+import type { AudioService } from './audio-service';
+import type { ServerConnection } from './server-connection';
+
+/** What one message does with the cache. */
+export interface CachePlan {
+  audio: AudioService;
+  /** The entry's id: the key of everything that changes the sound. */
+  id: string;
+  /** Answer from the cache when the entry is there. */
+  lookup: boolean;
+  /** Node-RED serves the audio by URL: what is generated must be kept. */
+  serve: boolean;
+}
+
+export interface CacheRequest {
+  audio: AudioService | undefined;
+  connection: ServerConnection;
+  /** The node type: each keeps its own entries (their outputs differ). */
+  node: string;
+  /** Every effective request field that changes the sound (not file names, not autoplay). */
+  sound: unknown;
+  /** The node's "use the cache" option. */
+  enabled: boolean;
+  /** msg.alltalk (read safely), for msg.alltalk.cache. */
+  alltalk: unknown;
+  /** The output is a URL that Node-RED must serve. */
+  serve: boolean;
+  /** Something in the request makes a cached answer wrong (autoplay on the AllTalk machine). */
+  bypass?: boolean;
+}
+
+/** msg.alltalk.cache: false skips the cache for this message, true uses it even where the node does not. */
+export function cacheOverride(alltalk: unknown): boolean | undefined {
+  if (!alltalk || typeof alltalk !== 'object') return undefined;
+  const value = (alltalk as Record<string, unknown>).cache;
+  if (value === undefined || value === null) return undefined;
+  if (value === true || value === false) return value;
+  throw new AllTalkError('validation', `msg.alltalk.cache must be true or false, not ${describeValue(value)}. Nothing was sent to AllTalk.`,
+    { field: 'cache', value: describeValue(value), allowed: 'true or false' });
+}
+
+/** The message's cache plan, or undefined when it neither looks in the cache nor keeps anything. */
+export async function planCache(req: CacheRequest): Promise<CachePlan | undefined> {
+  const override = cacheOverride(req.alltalk);
+  const audio = req.audio;
+  if (!audio) return undefined;
+  const lookup = (override ?? req.enabled) && !req.bypass && audio.cache.enabled;
+  if (!lookup && !req.serve) return undefined;
+  const settings = req.connection.cache.settings;
+  const id = await audio.cache.idFor({
+    v: 1,
+    node: req.node,
+    origin: req.connection.origin,
+    engine: settings?.current_engine_loaded ?? null,
+    model: settings?.current_model_loaded ?? null,
+    sound: req.sound,
+  });
+  return { audio, id, lookup, serve: req.serve };
+}
+
+/**
+ * Keeps generated audio (a Buffer, or a file written already) as the plan's entry. Resolves the
+ * entry, or undefined when it was not kept; `warn` is told why, unless it was simply too large.
+ * When Node-RED must serve it, not keeping it is an error.
+ */
+export async function keepAudio(
+  plan: CachePlan,
+  meta: CacheMeta,
+  audio: Buffer | { file: string },
+  warn: (text: string) => void,
+): Promise<CacheEntry | undefined> {
+  let kept = false;
+  let problem: string | undefined;
+  try {
+    kept = Buffer.isBuffer(audio) ? await plan.audio.cache.put(plan.id, meta, audio) : await plan.audio.cache.putFile(plan.id, meta, audio.file);
+  } catch (err) {
+    problem = (err as Error).message;
+    warn(`The audio could not be kept in the cache: ${problem}`);
+  }
+  const entry = kept ? plan.audio.cache.lookup(plan.id) : undefined;
+  if (!entry && plan.serve) {
+    throw new AllTalkError('too-large', `The audio was generated, but Node-RED could not keep it to serve it by URL: ${problem ??
+      'it is larger than the audio cache (raise the cache size in the server configuration)'}.`);
+  }
+  return entry;
+}
+
+/** The file extension an entry is stored and served under. */
+export function extensionFor(contentType: string, url?: string): string {
+  const fromUrl = url ? audioExtension(url) : '';
+  if (/^[a-z0-9]{1,8}$/.test(fromUrl)) return fromUrl;
+  const known: Record<string, string> = { 'audio/wav': 'wav', 'audio/mpeg': 'mp3', 'audio/ogg': 'ogg', 'audio/opus': 'opus', 'audio/flac': 'flac', 'audio/aac': 'aac', 'audio/mp4': 'm4a', 'audio/pcm': 'pcm' };
+  return known[contentType.split(';')[0].trim().toLowerCase()] ?? 'bin';
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return `"${value.slice(0, 40)}"`;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+}
