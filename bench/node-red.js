@@ -36,10 +36,11 @@ function readyRoute(tab) {
  * Starts Node-RED with `flows` (`globals`: { name: module path } more entries of
  * functionGlobalContext, next to `perf`, the perf_hooks performance object); resolves
  * { base, pid, child, get(route), output(), message(cmd), stop() }. `packageDir`: the package to
- * install (default: this one; another build of it to compare a change).
+ * install (default: this one; another build of it to compare a change). `beforeStart(userDir)`:
+ * called (and awaited) once the user dir is written, before Node-RED starts (e.g. to fill a cache folder).
  * `get(route)` fetches base+route and parses the JSON reply.
  */
-async function startNodeRed(flows, { label = 'bench', startTimeoutMs = 60_000, globals = {}, packageDir = root } = {}) {
+async function startNodeRed(flows, { label = 'bench', startTimeoutMs = 60_000, globals = {}, packageDir = root, beforeStart } = {}) {
   const userDir = tempFolder(fs.mkdtempSync(path.join(os.tmpdir(), `alltalk-${label}-`)));
   fs.mkdirSync(path.join(userDir, 'node_modules'));
   fs.symlinkSync(packageDir, path.join(userDir, 'node_modules', 'node-red-contrib-alltalk'), 'dir');
@@ -60,6 +61,7 @@ async function startNodeRed(flows, { label = 'bench', startTimeoutMs = 60_000, g
     // More modules for function nodes (the bench's "globals" option), e.g. for the profile's layer loops.
     functionGlobalContext: { perf: require('node:perf_hooks').performance${Object.entries(globals).map(([k, v]) => `, ${k}: require(${JSON.stringify(v)})`).join('')} },
   };\n`);
+  if (beforeStart) await beforeStart(userDir);
   const child = track(spawn(process.execPath, [
     '--expose-gc', '-r', path.join(__dirname, 'node-red-hook.js'),
     require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', path.join(userDir, 'settings.js'),

@@ -8,7 +8,7 @@ import { OPENAI_VOICES, PLACEHOLDER_MODELS } from '../../api/rules';
 import type { CurrentSettings, OpenAiVoiceMap } from '../../api/types';
 import { isPlaceholderVoice } from '../../api/validation';
 
-export const COMMANDS = ['stop', 'refresh', 'load-model', 'deepspeed', 'lowvram', 'voicemap'] as const;
+export const COMMANDS = ['stop', 'refresh', 'load-model', 'deepspeed', 'lowvram', 'voicemap', 'clear-cache'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface ControlDialog {
@@ -26,7 +26,8 @@ export type ControlPlan =
   | { command: 'refresh' }
   | { command: 'load-model'; model: string }
   | { command: 'deepspeed' | 'lowvram'; enabled: boolean }
-  | { command: 'voicemap'; map: OpenAiVoiceMap };
+  | { command: 'voicemap'; map: OpenAiVoiceMap }
+  | { command: 'clear-cache' };
 
 export interface ServerFacts {
   settings?: CurrentSettings;
@@ -83,6 +84,7 @@ export function planCommand(command: Command, dialog: ControlDialog, payload: un
       return { command, clearQueue: dialog.clearQueue === true || dialog.clearQueue === 'true' || fromPayload === true };
     }
     case 'refresh':
+    case 'clear-cache':
       return { command };
     case 'load-model': {
       const model = blank(dialog.model) ? payload : dialog.model;

@@ -10,7 +10,7 @@ import type { CurrentSettings } from '../../api/types';
 import { checkWritable, handleInput, messageView, nodeLifetime, safeText, writeOutput } from '../../runtime/input-handler';
 import { LOADING_MODEL_TEXT, NodeBadge, STOPPING_TEXT } from '../../runtime/node-badge';
 import type { ServerConnection } from '../../runtime/server-connection';
-import { serverConnection } from '../../runtime/worker-node';
+import { serverAudio, serverConnection } from '../../runtime/worker-node';
 import { type ControlDialog, type ControlPlan, planCommand, resolveCommand } from './control-commands';
 
 interface ControlDef extends NodeDef {
@@ -41,6 +41,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const connection = serverConnection(RED, def.server);
+    const audio = serverAudio(RED, def.server);
     const badge = new NodeBadge((s) => node.status(s), connection, LOADING_MODEL_TEXT);
     const lifetime = nodeLifetime();
     const keepModel = def.keepModel !== false && def.keepModel !== 'false';
@@ -78,7 +79,13 @@ export = function register(RED: NodeAPI): void {
         }
         case 'voicemap': {
           const response = await c.client.setOpenAiVoiceMap(plan.map, { voices: c.cache.voices });
-          return { response, ...(await freshSettings(c, { voicemap: plan.map })) };
+          // Cached OpenAI speech was made with the old map: it goes.
+          const cacheCleared = audio ? await audio.cache.clear() : undefined;
+          return { response, ...(await freshSettings(c, { voicemap: plan.map, cacheCleared })) };
+        }
+        case 'clear-cache': {
+          const response = audio ? await audio.cache.clear() : { entries: 0, bytes: 0 };
+          return { response, ...(await freshSettings(c, {})) };
         }
         case 'load-model':
           return modelChange(c, async (signal) => {
