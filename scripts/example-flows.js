@@ -13,8 +13,9 @@ const EXAMPLE_SERVER_ID = 'alltalk-example-server';
  * The example flows, each on a tab of its own, with ids of their own and one server configuration.
  * @param {{protocol: string, host: string, port: number|string}} target the server
  * @param {boolean} realServer a real AllTalk (a schedule that changes its model is deployed off)
+ * @param {string} [speakerUrl] the address players reach this Node-RED at (URLs served to speakers)
  */
-function exampleFlows(target, realServer) {
+function exampleFlows(target, realServer, speakerUrl = '') {
   const dir = path.join(root, 'examples');
   const flows = [{
     id: START_SERVER_ID,
@@ -31,6 +32,9 @@ function exampleFlows(target, realServer) {
     maxAudioMb: 200,
     tls: '',
     apiKeyHeader: 'X-API-Key',
+    speakerUrl,
+    cacheMaxMb: 200,
+    cacheMaxDays: 30,
   }];
   for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
     const base = path.basename(file, '.json');

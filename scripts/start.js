@@ -8,10 +8,11 @@
 // at the chosen server through one server configuration ("AllTalk"). Those copies get ids of
 // their own, so importing an example later (Import → Examples) never conflicts with them. Flows
 // that are already there are never overwritten; only the address of that server configuration
-// follows ALLTALK_URL from start to start.
+// follows ALLTALK_URL from start to start, and its address for speakers follows Node-RED's own.
 const crypto = require('crypto');
 const fs = require('fs');
 const net = require('net');
+const os = require('os');
 const path = require('path');
 const { spawn } = require('child_process');
 
@@ -74,7 +75,7 @@ module.exports = {
   return file;
 }
 
-function prepareUserDir(target, realServer) {
+function prepareUserDir(target, realServer, speakerUrl) {
   fs.mkdirSync(path.join(userDir, 'node_modules'), { recursive: true });
   const link = path.join(userDir, 'node_modules', 'node-red-contrib-alltalk');
   fs.rmSync(link, { recursive: true, force: true });
@@ -91,19 +92,32 @@ function prepareUserDir(target, realServer) {
     flows = [];
   }
   if (!Array.isArray(flows) || flows.length === 0) {
-    fs.writeFileSync(flowsFile, JSON.stringify(exampleFlows(target, realServer), null, 2));
+    fs.writeFileSync(flowsFile, JSON.stringify(exampleFlows(target, realServer, speakerUrl), null, 2));
     return 'deployed the example flows on tabs of their own';
   }
   // Never overwrite a user's flows: only the address of our own server configuration follows.
   const i = flows.findIndex((n) => n.id === START_SERVER_ID);
-  if (i >= 0 && (flows[i].host !== target.host || Number(flows[i].port) !== target.port || flows[i].protocol !== target.protocol)) {
-    flows[i] = { ...flows[i], protocol: target.protocol, host: target.host, port: target.port };
+  // The address for speakers follows Node-RED's port while it is empty or local; one set by hand stays.
+  const ownSpeakerUrl = i >= 0 && (!flows[i].speakerUrl || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(flows[i].speakerUrl));
+  const speakerMoved = ownSpeakerUrl && flows[i].speakerUrl !== speakerUrl;
+  if (i >= 0 && (speakerMoved || flows[i].host !== target.host || Number(flows[i].port) !== target.port || flows[i].protocol !== target.protocol)) {
+    flows[i] = { ...flows[i], protocol: target.protocol, host: target.host, port: target.port, ...(ownSpeakerUrl ? { speakerUrl } : {}) };
     fs.writeFileSync(flowsFile, JSON.stringify(flows, null, 2));
   }
   return 'kept your flows';
 }
 
 /** True when settings.js asks for a login (it is read, not run, so nothing starts twice). */
+/** The address a speaker on the network reaches this Node-RED at: loopback stays loopback, "any" is the LAN address. */
+function speakerHost(host) {
+  if (LOOPBACK.has(host)) return '127.0.0.1';
+  if (host !== '0.0.0.0' && host !== '::') return host.includes(':') ? `[${host}]` : host;
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list || []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
 function hasAdminAuth(settingsFile) {
   return /^\s*adminAuth\s*:/m.test(fs.readFileSync(settingsFile, 'utf8'));
 }
@@ -127,13 +141,13 @@ async function main() {
   }
   fs.mkdirSync(userDir, { recursive: true });
   const settingsFile = writeSettings();
-  const flowsNote = prepareUserDir(target, !sim);
   const host = process.env.NODE_RED_HOST || '127.0.0.1';
+  const uiPort = await freePort(Number(process.env.PORT || 1880), LOOPBACK.has(host) ? '127.0.0.1' : host);
+  const flowsNote = prepareUserDir(target, !sim, `http://${speakerHost(host)}:${uiPort}`);
   if (!LOOPBACK.has(host) && !hasAdminAuth(settingsFile)) {
     console.warn(`\n  WARNING: Node-RED listens on ${host} with no login: anyone who can reach this machine can edit and run flows.` +
       `\n  Add adminAuth to ${settingsFile}, or start without NODE_RED_HOST to listen on 127.0.0.1 only.\n`);
   }
-  const uiPort = await freePort(Number(process.env.PORT || 1880), LOOPBACK.has(host) ? '127.0.0.1' : host);
   const red = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', settingsFile], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, PORT: String(uiPort) },

@@ -77,6 +77,7 @@ describe('npm start (scripts/start.js)', function () {
     const servers = flows.filter((n) => n.type === 'alltalk-config');
     assert.equal(servers.length, 1);
     assert.deepEqual([servers[0].host, Number(servers[0].port)], ['127.0.0.1', sim.port]);
+    assert.equal(servers[0].speakerUrl, red.base, 'speakers reach the local Node-RED');
     const exampleIds = new Set(examples.flatMap((f) => JSON.parse(fs.readFileSync(path.join(root, 'examples', f), 'utf8')).map((n) => n.id)));
     assert.deepEqual(flows.filter((n) => exampleIds.has(n.id)).map((n) => n.id), [], 'no deployed id is an id of an example file');
     for (const n of flows.filter((x) => x.type && x.type.startsWith('alltalk-') && x.type !== 'alltalk-config')) {
@@ -109,7 +110,9 @@ describe('npm start (scripts/start.js)', function () {
     const flows = await (await fetch(`${red.base}/flows`)).json();
     assert.ok(flows.some((n) => n.id === 'my-tab'));
     assert.equal(flows.length, mine.length);
-    assert.equal(Number(flows.find((n) => n.type === 'alltalk-config').port), 7999);
+    const server = flows.find((n) => n.type === 'alltalk-config');
+    assert.equal(Number(server.port), 7999);
+    assert.equal(server.speakerUrl, red.base, 'the local address for speakers follows the port');
   });
 
   it('NODE_RED_HOST=0.0.0.0 with no login prints a warning', async function () {

@@ -87,6 +87,18 @@ describe('URLs served by Node-RED for speakers', function () {
     assert.ok(part.body.equals(got.body.subarray(0, 100)));
     const tail = await request(m.url, { headers: { Range: 'bytes=-10' } });
     assert.ok(tail.body.equals(got.body.subarray(-10)));
+    // Past the end: 416, not "not found"; the validators hold from one request to the next.
+    const past = await request(m.url, { headers: { Range: `bytes=${got.body.length + 10}-` } });
+    assert.equal(past.status, 416);
+    assert.equal(past.headers['content-range'], `bytes */${got.body.length}`);
+    const again1 = await request(m.url);
+    assert.equal(again1.headers.etag, got.headers.etag);
+    assert.equal(again1.headers['last-modified'], got.headers['last-modified']);
+    assert.equal((await request(m.url, { headers: { 'If-None-Match': got.headers.etag } })).status, 304);
+    const resumed = await request(m.url, { headers: { 'If-Range': got.headers.etag, Range: 'bytes=100-199' } });
+    assert.equal(resumed.status, 206);
+    assert.ok(resumed.body.equals(got.body.subarray(100, 200)));
+    assert.equal((await request(m.url, { headers: { 'If-Match': '"other"' } })).status, 412);
     const head = await request(m.url, { method: 'HEAD' });
     assert.equal(head.status, 200);
     assert.equal(head.body.length, 0);

@@ -19,7 +19,7 @@ interface ExpressResponse extends ServerResponse {
   status(code: number): ExpressResponse;
   set(name: string, value: string): ExpressResponse;
   send(body: string): ExpressResponse;
-  sendFile(file: string, options: Record<string, unknown>, done: (err?: Error) => void): void;
+  sendFile(file: string, options: Record<string, unknown>, done: (err?: Error & { status?: number }) => void): void;
 }
 
 interface ExpressApp {
@@ -56,11 +56,19 @@ export function registerAudioRoutes(RED: NodeAPI, audioOf: (configId: string) =>
     if (!m) return notFound(res);
     service.cache.file(m[1]).then((found) => {
       if (!found || found.entry.ext !== m[2]) return notFound(res);
-      res.set('Content-Type', found.entry.contentType);
+      const { entry } = found;
+      res.set('Content-Type', entry.contentType);
       res.set('Cache-Control', `private, max-age=${CACHED_FOR_S}`);
+      // Validators of the entry, not of the file (whose time records its last use), so that
+      // If-None-Match and If-Range hold from one request to the next.
+      res.set('ETag', `"${entry.id.slice(0, 16)}-${entry.bytes.toString(36)}-${Math.floor(entry.createdAt).toString(36)}"`);
+      res.set('Last-Modified', new Date(entry.createdAt).toUTCString());
       // The folder may sit below a dot folder (~/.node-red): the path is ours, not the request's.
-      res.sendFile(found.path, { dotfiles: 'allow', acceptRanges: true, lastModified: true, etag: true }, (err) => {
-        if (err) notFound(res);
+      res.sendFile(found.path, { dotfiles: 'allow', acceptRanges: true, lastModified: false, etag: false }, (err?: Error & { status?: number }) => {
+        if (!err || res.headersSent) return;
+        // A range past the end (416) or a failed If-Match (412) is said as such; anything else is not there.
+        if (err.status === 416 || err.status === 412) return void res.status(err.status).end();
+        notFound(res);
       });
     }, () => notFound(res));
   });
