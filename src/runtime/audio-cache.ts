@@ -70,10 +70,13 @@ export class AudioCache {
   private secret = '';
   private closed = false;
   private lastSweep = 0;
+  /** Why the folder could not be used, when it could not. */
+  failure: string | undefined;
 
   constructor(private readonly options: AudioCacheOptions) {
-    this.ready = this.load().catch(() => {
+    this.ready = this.load().catch((err: Error) => {
       // A folder that cannot be read or made: the cache stays empty and every put is discarded.
+      this.failure = `the cache folder ${this.options.dir} cannot be used: ${err.message}`;
       this.closed = true;
     });
   }

@@ -64,6 +64,11 @@ export async function planCache(req: CacheRequest): Promise<CachePlan | undefine
     model: settings?.current_model_loaded ?? null,
     sound: req.sound,
   });
+  // Served by URL needs the folder: refused before anything is sent when it cannot be used.
+  if (req.serve && audio.cache.failure) {
+    throw new AllTalkError('validation', `Node-RED cannot serve audio by URL: ${audio.cache.failure}. Nothing was sent to AllTalk.`,
+      { field: 'output', value: 'url', allowed: 'a usable audio cache folder' });
+  }
   return { audio, id, lookup, serve: req.serve };
 }
 
@@ -87,6 +92,7 @@ export async function keepAudio(
     warn(`The audio could not be kept in the cache: ${problem}`);
   }
   const entry = kept ? plan.audio.cache.lookup(plan.id) : undefined;
+  problem ??= plan.audio.cache.failure;
   if (!entry && plan.serve) {
     throw new AllTalkError('too-large', `The audio was generated, but Node-RED could not keep it to serve it by URL: ${problem ??
       'it is larger than the audio cache (raise the cache size in the server configuration)'}.`);

@@ -238,4 +238,23 @@ describe('the audio cache in the nodes', function () {
     assert.equal(mapped.msg.payload.cacheCleared.entries, 1);
     assert.equal((await run(msg({ payload: 'Clear me too.' }), 'oa')).msg.alltalk.cached, false);
   });
+
+  it('a cache folder that cannot be made: generation goes on without it, the server configuration says why', async function () {
+    fs.writeFileSync(path.join(userDir, 'alltalk-cache'), 'a file where the folder should be');
+    await helper.load(nodes, flow(sim, { cfg: { speakerUrl: 'http://127.0.0.1:1880' } }));
+    const warnings = [];
+    helper.getNode('cfg').on('call:warn', (call) => warnings.push(String(call.args[0])));
+    await ready(sim);
+    await waitFor(() => warnings.some((w) => /audio cache is off: the cache folder .*alltalk-cache/.test(w)), 'the warning');
+    const plain = await run(msg({ payload: 'Still spoken.', alltalk: { output: 'buffer' } }));
+    assert.ok(Buffer.isBuffer(plain.msg.payload));
+    assert.equal(plain.msg.alltalk.cached, undefined);
+    const url = await run(msg({ payload: 'Still spoken.' }), 'oa');
+    assert.ok(url.msg.payload.length > 0);
+    const before = speech(sim).length;
+    const served = await run(msg({ payload: 'Served?', alltalk: { output: 'url' } }), 'oa');
+    assert.equal(served.error.kind, 'validation');
+    assert.match(served.error.message, /cannot serve audio by URL: the cache folder .* cannot be used/);
+    assert.equal(speech(sim).length, before, 'nothing sent');
+  });
 });

@@ -68,6 +68,9 @@ export = function register(RED: NodeAPI): void {
     const { audio, temporary } = createAudioService(RED, node.id, def);
     node.audio = audio;
     if (audio.problem) node.error(audio.problem);
+    void audio.cache.ready.then(() => {
+      if (audio.cache.failure) node.warn(`The audio cache is off: ${audio.cache.failure}`);
+    });
 
     let lastLogged: string | undefined;
     connection.on('state', (info: StateInfo) => {
