@@ -10,6 +10,7 @@ import type { CurrentSettings } from '../../api/types';
 import { checkWritable, handleInput, messageView, nodeLifetime, safeText, writeOutput } from '../../runtime/input-handler';
 import { LOADING_MODEL_TEXT, NodeBadge, STOPPING_TEXT } from '../../runtime/node-badge';
 import type { ServerConnection } from '../../runtime/server-connection';
+import { stopServer } from '../../runtime/server-stop';
 import { serverConnection } from '../../runtime/worker-node';
 import { type ControlDialog, type ControlPlan, planCommand, resolveCommand } from './control-commands';
 
@@ -135,21 +136,12 @@ export = function register(RED: NodeAPI): void {
      */
     async function stop(clearQueue: boolean, c: ServerConnection): Promise<Outcome> {
       badge.set({ fill: 'yellow', shape: 'dot', text: STOPPING_TEXT });
-      const streamsStopped = c.stopStreams();
-      let cancelled = 0;
-      if (clearQueue) {
-        const err = new AllTalkError('aborted', `Cancelled by ${who} stop: the queue of AllTalk at ${c.origin} was cleared.`, { server: c.origin });
-        cancelled = c.cancelQueued(err) + c.cancelInFlight(err);
-      }
+      const reason = new AllTalkError('aborted', `Cancelled by ${who} stop: the queue of AllTalk at ${c.origin} was cleared.`, { server: c.origin });
+      const { streamsStopped, cancelled, server } = stopServer(c, { clearQueue, reason });
+      // Ours is done: a server that is busy (a generation it cannot stop) or gone only misses its own stop.
+      const { response, serverError } = await server;
       const extra: Record<string, unknown> = { streamsStopped, cancelled };
-      let response: unknown = null;
-      try {
-        response = await c.client.stopGeneration({ retries: 0 });
-      } catch (err) {
-        // Ours is done: a server that is busy (a generation it cannot stop) or gone only misses its own stop.
-        if (!isAllTalkError(err) || (err.kind !== 'busy' && err.kind !== 'offline')) throw err;
-        extra.serverError = err.message;
-      }
+      if (serverError !== undefined) extra.serverError = serverError;
       return { response, ...(await freshSettings(c, extra)) };
     }
 

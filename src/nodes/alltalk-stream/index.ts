@@ -39,6 +39,8 @@ interface Job {
   cancel: Cancellation;
   started: boolean;
   stopped: boolean;
+  /** The reason a stop gave (an interrupt, a stop that cleared the queue): a stream not yet started ends with it. */
+  stopReason?: Error;
 }
 
 const DEFAULT_MAX_TOTAL_CHARACTERS = 20_000;
@@ -69,12 +71,13 @@ export = function register(RED: NodeAPI): void {
     const workingDirectory = (RED.settings as { fileWorkingDirectory?: string }).fileWorkingDirectory;
 
     /** Ends this node's streams at once; returns how many were streaming. */
-    function stopStreams(): number {
+    function stopStreams(reason?: Error): number {
       let streaming = 0;
       for (const job of jobs) {
         job.stopped = true;
+        job.stopReason ??= reason;
         if (job.started) streaming++;
-        job.cancel.abort(new AllTalkError('aborted', 'Stopped by a stop message.'));
+        job.cancel.abort(reason ?? new AllTalkError('aborted', 'Stopped by a stop message.'));
       }
       return streaming;
     }
@@ -124,6 +127,7 @@ export = function register(RED: NodeAPI): void {
       } catch (err) {
         if (sink instanceof FileSink) await sink.discard();
         if (job.stopped && !job.started) {
+          if (job.stopReason) throw job.stopReason;
           throw new AllTalkError('aborted', `Stopped by a stop message before it started streaming; nothing was sent to AllTalk at ${connection.origin}.`);
         }
         throw err;
