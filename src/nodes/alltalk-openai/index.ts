@@ -11,6 +11,7 @@ import { WavFormatError } from '../../api/wav';
 import { prepareTarget, writeAudioFile } from '../../runtime/audio-file';
 import { checkWritable, handleInput, messageView, nodeLifetime, safeText, writeOutput } from '../../runtime/input-handler';
 import { NodeBadge } from '../../runtime/node-badge';
+import { nodeLabel, queueTurn, readQueueOptions } from '../../runtime/queue-options';
 import { readInput, wholeNumber } from '../../runtime/node-properties';
 import { serverConnection } from '../../runtime/worker-node';
 import { type OpenAiDialog, planSpeech } from './openai-options';
@@ -57,10 +58,12 @@ export = function register(RED: NodeAPI): void {
       const raw = (await readInput(RED, node, def.property, def.propertyType, msg)).value;
       const view = messageView(msg, MESSAGE_KEYS);
       const plan = planSpeech(dialog, view, raw, limits);
+      const queue = readQueueOptions(msg);
       checkWritable(msg, plan.output === 'file' ? [...OUTPUT_KEYS, 'filename'] : OUTPUT_KEYS, 'alltalk-openai');
       const target = plan.output === 'file' ? await prepareTarget(plan.filePath as string, workingDirectory) : undefined;
 
-      // 2. Generate every part in the server's queue, in order.
+      // 2. Generate every part in the server's queue, in order (an interrupt clears it first).
+      const turn = queueTurn(connection, queue, nodeLabel(node));
       const job = badge.job();
       let startedAt = 0;
       let audio: Buffer;
@@ -80,7 +83,7 @@ export = function register(RED: NodeAPI): void {
             parts.push(part);
           }
           return joinParts(plan.format, parts);
-        }, { signal: lifetime, onPosition: (p) => job.onPosition(p) });
+        }, { signal: lifetime, onPosition: (p) => job.onPosition(p), ...turn });
       } finally {
         job.finish();
       }

@@ -14,6 +14,7 @@ import type { StreamParams } from '../../api/types';
 import { type FileTarget, prepareTarget, targetFile } from '../../runtime/audio-file';
 import { checkWritable, handleInput, messageView, nodeLifetime, readMessage, safeText, writeOutput } from '../../runtime/input-handler';
 import { NodeBadge, STREAMING_TEXT, streamingText } from '../../runtime/node-badge';
+import { nodeLabel, queueTurn, readQueueOptions } from '../../runtime/queue-options';
 import type { ServerConnection } from '../../runtime/server-connection';
 import { type AudioFormat, sameFormat, WavStreamReader } from '../../runtime/wav-stream';
 import { readInput, wholeNumber } from '../../runtime/node-properties';
@@ -102,11 +103,14 @@ export = function register(RED: NodeAPI): void {
       // 1. Resolve and check everything before anything is sent.
       const raw = (await readInput(RED, node, def.property, def.propertyType, msg)).value;
       const plan = planStream(dialog, view, raw, limits, connection.validationContext());
+      const queue = readQueueOptions(msg);
       if (plan.output !== 'chunks') checkWritable(msg, plan.output === 'file' ? [...OUTPUT_KEYS, 'filename'] : OUTPUT_KEYS, 'alltalk-stream');
       const target = plan.output === 'file' ? await prepareTarget(plan.filePath as string, workingDirectory) : undefined;
       const base = plan.output === 'chunks' ? readMessage(() => copyOf(msg)) : undefined;
 
-      // 2. Stream, holding one place in the server's queue for the whole stream.
+      // 2. Stream, holding one place in the server's queue for the whole stream (an interrupt clears
+      // the queue and ends the streams first, before this one is among them).
+      const turn = queueTurn(connection, queue, nodeLabel(node));
       const job: Job = { cancel: new Cancellation(), started: false, stopped: false };
       const unlink = job.cancel.follow(lifetime);
       jobs.add(job);
@@ -123,7 +127,7 @@ export = function register(RED: NodeAPI): void {
           job.started = true;
           startedAt = Date.now();
           return streamAll(connection, plan, sink, job, signal, limits.maxCharacters, (seconds) => badge.progress(streamingText(seconds * 1000)));
-        }, { signal: job.cancel, onPosition: (p) => tracker.onPosition(p) });
+        }, { signal: job.cancel, onPosition: (p) => tracker.onPosition(p), ...turn });
       } catch (err) {
         if (sink instanceof FileSink) await sink.discard();
         if (job.stopped && !job.started) {

@@ -13,6 +13,7 @@ import { codePoints, type FormFields, validateText, validateTtsGenerate } from '
 import { type FileTarget, prepareTarget, targetFile, writeAudioFile } from '../../runtime/audio-file';
 import { checkWritable, handleInput, nodeLifetime, messageView, safeText, writeOutput } from '../../runtime/input-handler';
 import { NodeBadge } from '../../runtime/node-badge';
+import { nodeLabel, queueTurn, readQueueOptions } from '../../runtime/queue-options';
 import type { ServerConnection } from '../../runtime/server-connection';
 import { splitText } from '../../runtime/text-splitter';
 import { WavPartsBuffer, WavPartsFile } from '../../runtime/wav-parts';
@@ -68,10 +69,12 @@ export = function register(RED: NodeAPI): void {
       const raw = (await readInput(RED, node, def.property, def.propertyType, msg)).value;
       const view = messageView(msg, MESSAGE_KEYS);
       const { forms, output, filePath } = prepare(connection, dialog, view, raw, { maxCharacters, maxTotal, split });
+      const queue = readQueueOptions(msg);
       checkWritable(msg, output === 'file' ? [...OUTPUT_KEYS, 'filename'] : OUTPUT_KEYS, 'alltalk-tts');
       const target = output === 'file' ? await prepareTarget(filePath as string, workingDirectory) : undefined;
 
-      // 2. Generate (and download) in the server's queue.
+      // 2. Generate (and download) in the server's queue (an interrupt clears it first).
+      const turn = queueTurn(connection, queue, nodeLabel(node));
       const job = badge.job();
       try {
         let startedAt = 0;
@@ -79,7 +82,7 @@ export = function register(RED: NodeAPI): void {
         const result = await connection.runGeneration(async (signal) => {
           startedAt = Date.now();
           return generate(connection, forms, output, target, signal, timing);
-        }, { signal: lifetime, onPosition: (p) => job.onPosition(p) });
+        }, { signal: lifetime, onPosition: (p) => job.onPosition(p), ...turn });
 
         // 3. The output message: the incoming one, enriched.
         const { parts, audio, written } = result;
