@@ -104,7 +104,7 @@ describe('priority and interrupt (alltalk-tts, alltalk-openai, alltalk-stream on
     );
     await waitFor(() => queue().length === 7, 'seven waiting');
     // F(s) 1, B(o) 2, D(t) 3, C(s) 4, A(t) 5, G(t) 6, E(o) 7: each node shows its first place.
-    const shown = () => [badges.t.last(), badges.o.last(), badges.s.last()].map((b) => b.text);
+    const shown = () => [badges.t.last(), badges.o.last(), badges.s.last()].map((b) => b && b.text);
     await waitFor(() => shown().join() === 'queued (3),queued (2),queued (1)', 'the badges of the places', 3000)
       .catch(() => assert.deepEqual(shown(), ['queued (3)', 'queued (2)', 'queued (1)']));
     release();
