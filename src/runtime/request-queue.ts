@@ -1,9 +1,11 @@
 /**
  * The per-server queue for generation-type work (tts, stream, openai, model reload, DeepSpeed,
- * LowVRAM): at most `concurrency` jobs run at once, in arrival order; beyond `limit` waiting
- * jobs a new one is refused at once. The AllTalk server has no generation lock of its own.
+ * LowVRAM): at most `concurrency` jobs run at once, the higher priority first and in arrival order
+ * among equal priorities; beyond `limit` waiting jobs a new one is refused at once. The AllTalk
+ * server has no generation lock of its own.
  * An exclusive job (a model change) runs alone: it waits until nothing runs, and nothing starts
- * beside it, whatever the concurrency.
+ * beside it, whatever the concurrency. Jobs behind it wait for it; a job of higher priority that
+ * arrives meanwhile goes ahead of it, as of any other.
  */
 import type { CancelSignal } from '../api/cancellation';
 import { AllTalkError } from '../api/errors';
@@ -15,10 +17,19 @@ export interface QueueJobOptions {
   onPosition?: (position: number) => void;
   /** Runs alone: after every running job has ended, with nothing else beside it. */
   exclusive?: boolean;
+  /** Higher goes first; equal priorities keep arrival order (default 0; not a finite number = 0). */
+  priority?: number;
+  /**
+   * Ahead of everything waiting, whatever its priority (an interrupt); later `first` jobs queue
+   * behind it. Never refused for a full queue: it has just cleared the queue it goes to the head of.
+   */
+  first?: boolean;
 }
 
 interface Waiting {
   exclusive: boolean;
+  /** Infinity for a `first` job. */
+  priority: number;
   start: () => void;
   fail: (err: Error) => void;
   onPosition?: (position: number) => void;
@@ -50,7 +61,7 @@ export class RequestQueue {
     if (this.closedError) return Promise.reject(this.closedError);
     if (opts.signal?.aborted) return Promise.reject(abortedError(this.describe));
     if (this.waiting.length === 0 && this.canStart(opts.exclusive === true)) return this.execute(job, opts);
-    if (this.waiting.length >= this.limit) {
+    if (this.waiting.length >= this.limit && opts.first !== true) {
       return Promise.reject(new AllTalkError('queue-full',
         `The queue for AllTalk at ${this.describe} is full (${this.limit} requests waiting). ` +
           'Send fewer requests at once, or raise the queue limit on the server configuration.'));
@@ -58,6 +69,7 @@ export class RequestQueue {
     return new Promise<T>((resolve, reject) => {
       const entry: Waiting = {
         exclusive: opts.exclusive === true,
+        priority: opts.first === true ? Infinity : Number.isFinite(opts.priority) ? (opts.priority as number) : 0,
         start: () => {
           opts.signal?.removeEventListener('abort', onAbort);
           this.execute(job, opts).then(resolve, reject);
@@ -77,10 +89,25 @@ export class RequestQueue {
         }
       };
       opts.signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiting.push(entry);
-      entry.onPosition?.(this.waiting.length);
+      const at = this.insert(entry);
+      // At the head of the line it may start at once (ahead of an exclusive job that cannot yet).
+      if (at === 0 && this.canStart(entry.exclusive)) return this.next();
+      entry.onPosition?.(at + 1);
+      this.announce(at + 1);
       this.notify();
     });
+  }
+
+  /**
+   * Puts `entry` behind every waiting job of its priority or higher; returns its index. From the
+   * end of the line, so that the common case (all of one priority) is an append.
+   */
+  private insert(entry: Waiting): number {
+    let at = this.waiting.length;
+    while (at > 0 && this.waiting[at - 1].priority < entry.priority) at--;
+    if (at === this.waiting.length) this.waiting.push(entry);
+    else this.waiting.splice(at, 0, entry);
+    return at;
   }
 
   /** Refuses new jobs and fails every waiting one with `err`. Running jobs are the caller's to abort. */
@@ -116,7 +143,7 @@ export class RequestQueue {
     }
   }
 
-  /** Starts waiting jobs in arrival order while they may start (an exclusive one waits for the others). */
+  /** Starts waiting jobs in their order while they may start (an exclusive one waits for the others). */
   private next(): void {
     while (this.waiting.length > 0 && !this.closedError && this.canStart(this.waiting[0].exclusive)) {
       const entry = this.waiting.shift() as Waiting;

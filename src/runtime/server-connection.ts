@@ -192,7 +192,7 @@ export class ServerConnection extends EventEmitter {
       .run(() => {
         this.inFlight.add(entry);
         return work(job);
-      }, { signal: job, onPosition: opts.onPosition, exclusive: entry.kind === 'model' })
+      }, { signal: job, onPosition: opts.onPosition, exclusive: entry.kind === 'model', priority: opts.priority, first: opts.first })
       .then((value) => {
         this.answered();
         return value;
@@ -209,7 +209,7 @@ export class ServerConnection extends EventEmitter {
   }
 
   private readonly inFlight = new Set<{ kind: JobKind; cancel: Cancellation }>();
-  private readonly streamStoppers = new Set<() => number>();
+  private readonly streamStoppers = new Set<(reason?: Error) => number>();
   private loading = 0;
 
   /** Fails every job waiting in the queue with `err`; returns how many. */
@@ -229,15 +229,18 @@ export class ServerConnection extends EventEmitter {
   }
 
   /** A stream node registers how to stop its streams (it returns how many it stopped). */
-  addStreamStopper(stop: () => number): () => void {
+  addStreamStopper(stop: (reason?: Error) => number): () => void {
     this.streamStoppers.add(stop);
     return () => this.streamStoppers.delete(stop);
   }
 
-  /** Ends every stream in progress on this server at once, on our side; returns how many. */
-  stopStreams(): number {
+  /**
+   * Ends every stream in progress on this server at once, on our side; returns how many. A stream
+   * still waiting for its turn ends with `reason` when one is given.
+   */
+  stopStreams(reason?: Error): number {
     let n = 0;
-    for (const stop of this.streamStoppers) n += stop();
+    for (const stop of this.streamStoppers) n += stop(reason);
     return n;
   }
 

@@ -9,7 +9,9 @@ import { AllTalkError, isAllTalkError } from '../../api/errors';
 import type { CurrentSettings } from '../../api/types';
 import { checkWritable, handleInput, messageView, nodeLifetime, safeText, writeOutput } from '../../runtime/input-handler';
 import { LOADING_MODEL_TEXT, NodeBadge, STOPPING_TEXT } from '../../runtime/node-badge';
+import { nodeLabel, type QueueOptions, queueTurn, readQueueOptions } from '../../runtime/queue-options';
 import type { ServerConnection } from '../../runtime/server-connection';
+import { stopServer } from '../../runtime/server-stop';
 import { serverAudio, serverConnection } from '../../runtime/worker-node';
 import { type ControlDialog, type ControlPlan, planCommand, resolveCommand } from './control-commands';
 
@@ -62,17 +64,19 @@ export = function register(RED: NodeAPI): void {
       const command = resolveCommand(dialog.command, view.topic);
       const plan = planCommand(command, dialog, view.payload, { settings: connection.cache.settings, voices: connection.voices });
       checkWritable(msg, ['payload'], 'alltalk-control');
+      const queue = readQueueOptions(msg);
 
-      const outcome = await execute(plan, connection);
+      const outcome = await execute(plan, connection, queue);
       writeOutput(msg, { payload: { ok: true, command, response: outcome.response, settings: outcome.settings, ...outcome.extra } });
       badge.done(Date.now() - received);
       send(msg);
     }, (err) => badge.error(isAllTalkError(err) ? err.shortReason : safeText(err.message) || 'failed'));
 
-    async function execute(plan: ControlPlan, c: ServerConnection): Promise<Outcome> {
+    /** msg.priority places the queued commands (model changes); msg.alltalk.interrupt clears the queue before any command. */
+    async function execute(plan: ControlPlan, c: ServerConnection, queue: QueueOptions): Promise<Outcome> {
+      if (plan.command === 'stop') return stop(plan.clearQueue || queue.interrupt, c);
+      const turn = queueTurn(c, queue, nodeLabel(node));
       switch (plan.command) {
-        case 'stop':
-          return stop(plan.clearQueue, c);
         case 'refresh': {
           const response = await c.refresh();
           return { response, settings: c.cache.settings ?? null, extra: {} };
@@ -88,7 +92,7 @@ export = function register(RED: NodeAPI): void {
           return { response, ...(await freshSettings(c, {})) };
         }
         case 'load-model':
-          return modelChange(c, async (signal) => {
+          return modelChange(c, turn, async (signal) => {
             const response = await c.client.reloadModel(plan.model, { signal, models: modelNames(c) });
             return { response, extra: {} };
           }, (settings) => {
@@ -101,7 +105,7 @@ export = function register(RED: NodeAPI): void {
         case 'deepspeed':
         case 'lowvram': {
           const before = c.cache.settings?.current_model_loaded;
-          return modelChange(c, async (signal) => {
+          return modelChange(c, turn, async (signal) => {
             const response = plan.command === 'deepspeed'
               ? await c.client.setDeepSpeed(plan.enabled, { signal })
               : await c.client.setLowVram(plan.enabled, { signal });
@@ -123,12 +127,13 @@ export = function register(RED: NodeAPI): void {
     /** A model change in the queue; the settings come from the re-read that follows it. */
     async function modelChange(
       c: ServerConnection,
+      turn: { priority: number; first: boolean },
       work: (signal: CancelSignal) => Promise<{ response: unknown; extra: Record<string, unknown> }>,
       verify?: (settings: CurrentSettings | undefined) => void,
     ): Promise<Outcome> {
       const job = badge.job();
       try {
-        const { response, extra } = await c.changeModel(work, { signal: lifetime, onPosition: (p) => job.onPosition(p) });
+        const { response, extra } = await c.changeModel(work, { signal: lifetime, onPosition: (p) => job.onPosition(p), ...turn });
         verify?.(c.cache.settings);
         return { response, settings: c.cache.settings ?? null, extra };
       } finally {
@@ -142,21 +147,12 @@ export = function register(RED: NodeAPI): void {
      */
     async function stop(clearQueue: boolean, c: ServerConnection): Promise<Outcome> {
       badge.set({ fill: 'yellow', shape: 'dot', text: STOPPING_TEXT });
-      const streamsStopped = c.stopStreams();
-      let cancelled = 0;
-      if (clearQueue) {
-        const err = new AllTalkError('aborted', `Cancelled by ${who} stop: the queue of AllTalk at ${c.origin} was cleared.`, { server: c.origin });
-        cancelled = c.cancelQueued(err) + c.cancelInFlight(err);
-      }
+      const reason = new AllTalkError('aborted', `Cancelled by ${who} stop: the queue of AllTalk at ${c.origin} was cleared.`, { server: c.origin });
+      const { streamsStopped, cancelled, server } = stopServer(c, { clearQueue, reason });
+      // Ours is done: a server that is busy (a generation it cannot stop) or gone only misses its own stop.
+      const { response, serverError } = await server;
       const extra: Record<string, unknown> = { streamsStopped, cancelled };
-      let response: unknown = null;
-      try {
-        response = await c.client.stopGeneration({ retries: 0 });
-      } catch (err) {
-        // Ours is done: a server that is busy (a generation it cannot stop) or gone only misses its own stop.
-        if (!isAllTalkError(err) || (err.kind !== 'busy' && err.kind !== 'offline')) throw err;
-        extra.serverError = err.message;
-      }
+      if (serverError !== undefined) extra.serverError = serverError;
       return { response, ...(await freshSettings(c, extra)) };
     }
 

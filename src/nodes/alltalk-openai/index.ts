@@ -11,6 +11,7 @@ import { WavFormatError } from '../../api/wav';
 import { prepareTarget, writeAudioFile } from '../../runtime/audio-file';
 import { checkWritable, handleInput, messageView, nodeLifetime, safeText, writeOutput } from '../../runtime/input-handler';
 import { NodeBadge } from '../../runtime/node-badge';
+import { nodeLabel, queueTurn, readQueueOptions } from '../../runtime/queue-options';
 import { readInput, wholeNumber } from '../../runtime/node-properties';
 import { serverAudio, serverConnection } from '../../runtime/worker-node';
 import { keepAudio, planCache } from '../../runtime/cached-audio';
@@ -62,6 +63,7 @@ export = function register(RED: NodeAPI): void {
       const raw = (await readInput(RED, node, def.property, def.propertyType, msg)).value;
       const view = messageView(msg, MESSAGE_KEYS);
       const plan = planSpeech(dialog, view, raw, limits);
+      const queue = readQueueOptions(msg);
       // A URL needs Node-RED to serve the audio: refused before sending when it cannot.
       if (plan.output === 'url') audioService?.requireServing('Output "url" of alltalk-openai');
       checkWritable(msg, plan.output === 'file' ? [...OUTPUT_KEYS, 'filename'] : plan.output === 'url' ? [...OUTPUT_KEYS, 'url'] : OUTPUT_KEYS, 'alltalk-openai');
@@ -72,6 +74,8 @@ export = function register(RED: NodeAPI): void {
         audio: audioService, connection, node: 'alltalk-openai', sound: { requests: plan.requests, format: plan.format },
         enabled: useCache, alltalk: view.alltalk, serve: plan.output === 'url',
       });
+      // An interrupt clears the server's queue now, also when the answer comes from the cache.
+      const turn = queueTurn(connection, queue, nodeLabel(node));
       const found = cachePlan?.lookup ? await cachePlan.audio.cache.read(cachePlan.id) : undefined;
 
       // 3. Or generate every part in the server's queue, in order.
@@ -97,7 +101,7 @@ export = function register(RED: NodeAPI): void {
               parts.push(part);
             }
             return joinParts(plan.format, parts);
-          }, { signal: lifetime, onPosition: (p) => job.onPosition(p) });
+          }, { signal: lifetime, onPosition: (p) => job.onPosition(p), ...turn });
         } finally {
           job.finish();
         }

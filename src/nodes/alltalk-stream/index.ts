@@ -14,6 +14,7 @@ import { type FileTarget, prepareTarget, targetFile } from '../../runtime/audio-
 import { type CachePlan, planCache } from '../../runtime/cached-audio';
 import { checkWritable, handleInput, messageView, nodeLifetime, readMessage, safeText, writeOutput } from '../../runtime/input-handler';
 import { NodeBadge, STREAMING_TEXT, streamingText, WAITING_TEXT } from '../../runtime/node-badge';
+import { nodeLabel, queueTurn, readQueueOptions } from '../../runtime/queue-options';
 import { readInput, wholeNumber } from '../../runtime/node-properties';
 import { serverAudio, serverConnection } from '../../runtime/worker-node';
 import { LiveSink } from './live-sink';
@@ -64,15 +65,20 @@ export = function register(RED: NodeAPI): void {
     const dialog: StreamDialog = { voice: def.voice, language: def.language, output: def.output, filePath: def.filePath };
     const workingDirectory = (RED.settings as { fileWorkingDirectory?: string }).fileWorkingDirectory;
 
-    /** Ends this node's streams at once (and its URLs nobody fetched yet); returns how many were streaming. */
-    function stopStreams(): number {
+    /**
+     * Ends this node's streams at once (and its URLs nobody fetched yet); returns how many were
+     * streaming. `reason` (an interrupt, a stop that cleared the queue) ends those not started yet.
+     */
+    function stopStreams(reason?: Error): number {
       let streaming = 0;
       for (const job of jobs) {
         job.stopped = true;
+        job.stopReason ??= reason;
         if (job.started) streaming++;
-        job.cancel.abort(new AllTalkError('aborted', 'Stopped by a stop message.'));
+        job.cancel.abort(reason ?? new AllTalkError('aborted', 'Stopped by a stop message.'));
       }
-      audio?.dropLive(new AllTalkError('aborted', 'Stopped by a stop message before a speaker fetched the stream URL; nothing was sent to AllTalk.'), node);
+      audio?.dropLive(reason instanceof AllTalkError ? reason
+        : new AllTalkError('aborted', 'Stopped by a stop message before a speaker fetched the stream URL; nothing was sent to AllTalk.'), node);
       return streaming;
     }
 
@@ -97,6 +103,7 @@ export = function register(RED: NodeAPI): void {
       // 1. Resolve and check everything before anything is sent.
       const raw = (await readInput(RED, node, def.property, def.propertyType, msg)).value;
       const plan = planStream(dialog, view, raw, limits, connection.validationContext());
+      const queue = readQueueOptions(msg);
       if (plan.output === 'url') audio?.requireServing('Output "url" of alltalk-stream');
       const keys = plan.output === 'file' ? [...OUTPUT_KEYS, 'filename'] : plan.output === 'url' ? [...OUTPUT_KEYS, 'url'] : OUTPUT_KEYS;
       if (plan.output !== 'chunks') checkWritable(msg, keys, 'alltalk-stream');
@@ -109,6 +116,8 @@ export = function register(RED: NodeAPI): void {
         audio, connection, node: 'alltalk-stream', sound: plan.requests.map(({ output_file: _f, ...sound }) => sound),
         enabled: useCache, alltalk: view.alltalk, serve: false,
       });
+      // An interrupt clears the server's queue and ends its streams now, before this one is among them.
+      const turn = queueTurn(connection, queue, nodeLabel(node));
       const hit = cachePlan?.lookup ? await cachePlan.audio.cache.read(cachePlan.id) : undefined;
       const wav = hit ? cachedWav(hit.data) : undefined;
 
@@ -206,7 +215,7 @@ export = function register(RED: NodeAPI): void {
             job.started = true;
             startedAt = Date.now();
             return streamAll(c, plan, tee ?? into, job, signal, limits.maxCharacters, (seconds) => badge.progress(streamingText(seconds * 1000)));
-          }, { signal: job.cancel, onPosition: (p) => tracker.onPosition(p) });
+          }, { signal: job.cancel, onPosition: (p) => tracker.onPosition(p), ...turn });
           if (tee && !result.stopped) {
             await tee.keep().catch((err: Error) => node.warn(`The stream could not be kept in the cache: ${err.message}`));
           } else {
@@ -219,6 +228,7 @@ export = function register(RED: NodeAPI): void {
           live?.fail(err as Error);
           if (into instanceof FileSink) await into.discard();
           if (job.stopped && !job.started) {
+            if (job.stopReason) throw job.stopReason;
             const why = live?.gone ? 'The speaker closed the connection' : 'Stopped by a stop message';
             throw new AllTalkError('aborted', `${why} before it started streaming; nothing was sent to AllTalk at ${c.origin}.`);
           }

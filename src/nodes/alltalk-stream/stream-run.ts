@@ -16,6 +16,8 @@ export interface Job {
   cancel: Cancellation;
   started: boolean;
   stopped: boolean;
+  /** The reason a stop gave (an interrupt, a stop that cleared the queue): a stream not yet started ends with it. */
+  stopReason?: Error;
 }
 
 /** The "streaming 3.4 s" badge changes at most this often. */

@@ -11,6 +11,7 @@ import { codePoints, type FormFields, validateText, validateTtsGenerate } from '
 import { type FileTarget, prepareTarget, targetFile, writeAudioFile } from '../../runtime/audio-file';
 import { checkWritable, handleInput, nodeLifetime, messageView, safeText, writeOutput } from '../../runtime/input-handler';
 import { NodeBadge } from '../../runtime/node-badge';
+import { nodeLabel, queueTurn, readQueueOptions } from '../../runtime/queue-options';
 import type { ServerConnection } from '../../runtime/server-connection';
 import { splitText } from '../../runtime/text-splitter';
 import { WavPartsBuffer, WavPartsFile } from '../../runtime/wav-parts';
@@ -65,6 +66,7 @@ export = function register(RED: NodeAPI): void {
       const raw = (await readInput(RED, node, def.property, def.propertyType, msg)).value;
       const view = messageView(msg, MESSAGE_KEYS);
       const { forms, output, filePath } = prepare(connection, dialog, view, raw, { maxCharacters, maxTotal, split, serving: audio?.serving === true });
+      const queue = readQueueOptions(msg);
       checkWritable(msg, output === 'file' ? [...OUTPUT_KEYS, 'filename'] : OUTPUT_KEYS, 'alltalk-tts');
       const target = output === 'file' ? await prepareTarget(filePath as string, workingDirectory) : undefined;
 
@@ -75,6 +77,8 @@ export = function register(RED: NodeAPI): void {
         // Playing on the AllTalk machine needs AllTalk; AllTalk's own URL needs its file.
         bypass: forms[0].autoplay === 'true' || (output === 'url' && !serve),
       });
+      // An interrupt clears the server's queue now, also when the answer comes from the cache.
+      const turn = queueTurn(connection, queue, nodeLabel(node));
       const hit = plan?.lookup ? await answerFromCache(plan, forms, output, target) : undefined;
       if (hit) {
         writeOutput(msg, outputOf(hit));
@@ -94,7 +98,7 @@ export = function register(RED: NodeAPI): void {
         const result = await connection.runGeneration(async (signal) => {
           startedAt = Date.now();
           return generate(connection, forms, fetchAs, target, signal, timing);
-        }, { signal: lifetime, onPosition: (p) => job.onPosition(p) });
+        }, { signal: lifetime, onPosition: (p) => job.onPosition(p), ...turn });
         const summary = summarize(result.parts);
         facts = { forms, output, summary, audio: result.audio, written: result.written, bytes: result.bytes,
           timing: { queuedMs: startedAt - received, ...timing }, cached: plan?.lookup ? false : undefined };
