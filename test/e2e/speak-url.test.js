@@ -156,13 +156,17 @@ describe('examples/speak-url.json in a real Node-RED process (e2e)', function ()
   });
 
   // Last: the simulator is stopped.
-  it('answers 502 at once when AllTalk is offline', async function () {
+  it('answers 502 at once when AllTalk is offline; a text said before still comes from the audio cache', async function () {
+    assert.equal((await get('/speak?text=Said%20before%20the%20outage.')).status, 200);
     await sim.stop();
     sim = undefined;
     const started = Date.now();
-    const r = await get('/speak?text=Hi');
+    const r = await get('/speak?text=Never%20said%20before.');
     assert.equal(r.status, 502);
     assert.match(r.body.toString(), /is not answering \(connection refused\)/);
     assert.ok(Date.now() - started < 5000, `answered after ${Date.now() - started} ms`);
+    const cached = await get('/speak?text=Said%20before%20the%20outage.');
+    assert.equal(cached.status, 200);
+    assert.ok(isMp3(cached.body));
   });
 });
