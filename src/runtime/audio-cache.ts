@@ -13,6 +13,11 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { describe, EXT, ID, readEntry, readOrMakeSecret, TEMP_PREFIX, writeAtomically } from './audio-cache-files';
+
+import { stableJson } from './audio-cache-files';
+
+export { stableJson };
 
 export interface AudioCacheOptions {
   /** The folder of this cache (created when needed). */
@@ -56,13 +61,13 @@ export interface CacheWriter {
   discard(): Promise<void>;
 }
 
-const ID = /^[0-9a-f]{40}$/;
-const EXT = /^[a-z0-9]{1,8}$/;
-const TEMP_PREFIX = '.tmp-';
 /** Old entries are looked for at most this often (a put does it). */
 const SWEEP_INTERVAL_MS = 60_000;
 
 export class AudioCache {
+  /** The folder and its secret are there: ids can be made and entries written (quick). */
+  private readonly keyed: Promise<void>;
+  /** Also every entry on disk is known (a large cache takes a moment; until then those are misses). */
   readonly ready: Promise<void>;
   /** In least-recently-used order: the first entry is the next to go. */
   private readonly entries = new Map<string, CacheEntry>();
@@ -70,15 +75,22 @@ export class AudioCache {
   private secret = '';
   private closed = false;
   private lastSweep = 0;
+  /** Every entry on disk is known. */
+  private loaded = false;
+  /** Temporary files being written now (the folder's first read leaves them alone). */
+  private readonly writing = new Set<string>();
   /** Why the folder could not be used, when it could not. */
   failure: string | undefined;
 
   constructor(private readonly options: AudioCacheOptions) {
-    this.ready = this.load().catch((err: Error) => {
+    const unusable = (err: Error) => {
       // A folder that cannot be read or made: the cache stays empty and every put is discarded.
-      this.failure = `the cache folder ${this.options.dir} cannot be used: ${err.message}`;
+      this.failure ??= `the cache folder ${this.options.dir} cannot be used: ${err.message}`;
       this.closed = true;
-    });
+    };
+    this.keyed = this.prepare().catch(unusable);
+    // The first messages need not wait for a large folder to be read: what is on disk is a miss until then.
+    this.ready = this.keyed.then(() => (this.closed ? undefined : this.load())).catch(unusable);
   }
 
   get dir(): string {
@@ -92,7 +104,7 @@ export class AudioCache {
 
   /** The id of the entry for these parts (the same parts give the same id, in any key order). */
   async idFor(parts: unknown): Promise<string> {
-    await this.ready;
+    await this.keyed;
     return createHmac('sha256', this.secret).update(stableJson(parts)).digest('hex').slice(0, 40);
   }
 
@@ -119,8 +131,8 @@ export class AudioCache {
 
   /** The audio of an entry, or undefined (a miss) when it is not there or its file is missing or cut short. */
   async read(id: string): Promise<{ entry: CacheEntry; data: Buffer } | undefined> {
-    await this.ready;
-    const entry = this.lookup(id);
+    await this.keyed;
+    const entry = await this.find(id);
     if (!entry) return undefined;
     try {
       const data = await fsp.readFile(this.audioPath(entry));
@@ -134,8 +146,8 @@ export class AudioCache {
 
   /** Where an entry's audio is, after checking the file is whole; undefined (a miss) otherwise. */
   async file(id: string): Promise<{ entry: CacheEntry; path: string } | undefined> {
-    await this.ready;
-    const entry = this.lookup(id);
+    await this.keyed;
+    const entry = await this.find(id);
     if (!entry) return undefined;
     const file = this.audioPath(entry);
     try {
@@ -174,13 +186,15 @@ export class AudioCache {
   /** Writes the entry `id` piece by piece (a stream as it arrives). */
   writer(id: string, meta: CacheMeta): CacheWriter {
     if (!ID.test(id) || !EXT.test(meta.ext)) throw new RangeError(`not a cache id or extension: ${id}.${meta.ext}`);
-    const temp = path.join(this.options.dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    const tempName = `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`;
+    const temp = path.join(this.options.dir, tempName);
+    this.writing.add(tempName);
     let handle: fsp.FileHandle | undefined;
     let opening: Promise<fsp.FileHandle> | undefined;
     let bytes = 0;
     let ended = false;
     const open = async () => {
-      await this.ready;
+      await this.keyed;
       opening ??= fsp.open(temp, 'w', 0o600);
       handle = await opening;
       return handle;
@@ -189,6 +203,7 @@ export class AudioCache {
       ended = true;
       if (opening) await (await opening.catch(() => undefined))?.close().catch(() => undefined);
       await fsp.rm(temp, { force: true }).catch(() => undefined);
+      this.writing.delete(tempName);
     };
     return {
       write: async (chunk) => {
@@ -211,18 +226,20 @@ export class AudioCache {
             await finish(temp);
             bytes = (await fsp.stat(temp)).size;
           } catch (err) {
-            await fsp.rm(temp, { force: true }).catch(() => undefined);
+            await discard();
             throw err;
           }
         }
         const entry: CacheEntry = { ...meta, id, bytes, createdAt: Date.now(), lastUsed: Date.now() };
         try {
           await fsp.rename(temp, this.audioPath(entry));
-          await writeAtomically(this.metaPath(id), JSON.stringify(describe(entry)));
+          await writeAtomically(this.metaPath(id), JSON.stringify(describe(entry)), this.writing);
         } catch (err) {
           await fsp.rm(temp, { force: true }).catch(() => undefined);
           if (this.closed) return false;
           throw err;
+        } finally {
+          this.writing.delete(tempName);
         }
         const old = this.entries.get(id);
         if (old) {
@@ -288,11 +305,37 @@ export class AudioCache {
     }
   }
 
-  /** Reads the folder: the secret, then every whole entry in least-recently-used order; leftovers go. */
+  /**
+   * `lookup`, and while the folder is still being read, the entry's own files on disk: a large
+   * cache answers its first messages without waiting for the whole folder.
+   */
+  private async find(id: string): Promise<CacheEntry | undefined> {
+    if (this.loaded || !ID.test(id) || this.entries.has(id)) return this.lookup(id);
+    const entry = await readEntry(this.metaPath(id), id);
+    if (!entry || this.entries.has(id) || this.loaded || this.expired(entry, Date.now())) return this.lookup(id);
+    try {
+      if ((await fsp.stat(this.audioPath(entry))).size !== entry.bytes) return undefined;
+    } catch {
+      return undefined;
+    }
+    if (this.entries.has(id) || this.loaded) return this.lookup(id);
+    this.entries.set(id, entry);
+    this.total += entry.bytes;
+    return this.lookup(id);
+  }
+
+  /** The folder and its secret. */
+  private async prepare(): Promise<void> {
+    await fsp.mkdir(this.options.dir, { recursive: true, mode: 0o700 });
+    this.secret = await readOrMakeSecret(path.join(this.options.dir, 'secret'));
+  }
+
+  /**
+   * Reads the folder: every whole entry, in least-recently-used order; leftovers go. Entries kept
+   * meanwhile (this run's) are newer: they stay, and stay the most recently used.
+   */
   private async load(): Promise<void> {
     const dir = this.options.dir;
-    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-    this.secret = await readOrMakeSecret(path.join(dir, 'secret'));
     const names = await fsp.readdir(dir);
     const present = new Set(names);
     const found: CacheEntry[] = [];
@@ -300,7 +343,7 @@ export class AudioCache {
     const now = Date.now();
     for (const name of names) {
       const m = /^([0-9a-f]{40})\.json$/.exec(name);
-      if (!m) continue;
+      if (!m || this.entries.has(m[1])) continue;
       const entry = await readEntry(path.join(dir, name), m[1]);
       if (!entry || !present.has(`${entry.id}.${entry.ext}`)) continue;
       try {
@@ -314,64 +357,28 @@ export class AudioCache {
       found.push(entry);
       keep.add(name).add(`${entry.id}.${entry.ext}`);
     }
-    // Half-written files, entries without their other half, old or corrupt ones.
-    for (const name of names) if (!keep.has(name)) await fsp.rm(path.join(dir, name), { force: true, recursive: true }).catch(() => undefined);
-    found.sort((a, b) => a.lastUsed - b.lastUsed);
-    for (const entry of found) {
-      this.entries.set(entry.id, entry);
-      this.total += entry.bytes;
+    // Half-written files, entries without their other half, old or corrupt ones; not this run's.
+    const ours = (name: string) => this.writing.has(name) || this.entries.has(name.slice(0, 40));
+    for (const name of names) {
+      if (!keep.has(name) && !ours(name)) await fsp.rm(path.join(dir, name), { force: true, recursive: true }).catch(() => undefined);
     }
+    found.sort((a, b) => a.lastUsed - b.lastUsed);
+    const thisRun = [...this.entries.values()];
+    this.entries.clear();
+    for (const entry of found) this.entries.set(entry.id, entry);
+    // This run's entries (kept or found meanwhile) are the most recently used.
+    for (const entry of thisRun) {
+      this.entries.delete(entry.id);
+      this.entries.set(entry.id, entry);
+    }
+    this.total = 0;
+    for (const entry of this.entries.values()) this.total += entry.bytes;
     this.lastSweep = now;
+    this.loaded = true;
     for (const entry of this.entries.values()) {
       if (this.total <= this.options.maxBytes) break;
       await this.remove(entry);
     }
   }
-}
 
-/** JSON with every object's keys in order, so equal parts give equal text. */
-export function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v)) {
-      const sorted: Record<string, unknown> = {};
-      for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
-      return sorted;
-    }
-    return v;
-  });
-}
-
-function describe(entry: CacheEntry): Record<string, unknown> {
-  return { contentType: entry.contentType, ext: entry.ext, bytes: entry.bytes, createdAt: entry.createdAt, extra: entry.extra };
-}
-
-async function readEntry(file: string, id: string): Promise<CacheEntry | undefined> {
-  try {
-    const m = JSON.parse(await fsp.readFile(file, 'utf8')) as Record<string, unknown>;
-    const { contentType, ext, bytes, createdAt, extra } = m;
-    if (typeof contentType !== 'string' || typeof ext !== 'string' || !EXT.test(ext)) return undefined;
-    if (!Number.isSafeInteger(bytes) || (bytes as number) <= 0 || typeof createdAt !== 'number') return undefined;
-    const e = extra && typeof extra === 'object' && !Array.isArray(extra) ? (extra as Record<string, unknown>) : undefined;
-    return { id, contentType, ext, bytes: bytes as number, createdAt, lastUsed: createdAt, extra: e };
-  } catch {
-    return undefined;
-  }
-}
-
-async function readOrMakeSecret(file: string): Promise<string> {
-  try {
-    const s = (await fsp.readFile(file, 'utf8')).trim();
-    if (/^[0-9a-f]{64}$/.test(s)) return s;
-  } catch {
-    // none yet
-  }
-  const secret = randomBytes(32).toString('hex');
-  await writeAtomically(file, secret);
-  return secret;
-}
-
-async function writeAtomically(file: string, text: string): Promise<void> {
-  const temp = path.join(path.dirname(file), `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
-  await fsp.writeFile(temp, text, { mode: 0o600 });
-  await fsp.rename(temp, file);
 }

@@ -99,6 +99,7 @@ describe('AudioCache', function () {
     fs.writeFileSync(file, JSON.stringify(meta));
     const restarted = open({ maxAgeMs: 1000 });
     assert.equal(await restarted.read(id), undefined);
+    await restarted.ready;
     assert.deepEqual(fs.readdirSync(dir).sort(), ['secret']);
   });
 
@@ -117,6 +118,7 @@ describe('AudioCache', function () {
     fs.writeFileSync(path.join(dir, '.tmp-0123456789abcdef'), 'half written');
     const restarted = open();
     for (const id of Object.values(ids)) assert.equal(await restarted.read(id), undefined);
+    await restarted.ready;
     assert.deepEqual(fs.readdirSync(dir).sort(), ['secret'], 'leftovers removed at start-up');
     assert.deepEqual(restarted.stats(), { entries: 0, bytes: 0, maxBytes: 1_000_000 });
   });
@@ -158,5 +160,32 @@ describe('AudioCache', function () {
     assert.throws(() => cache.writer('a'.repeat(40), { contentType: 'x', ext: '../x' }), RangeError);
     assert.equal(cache.lookup('../secret'), undefined);
     assert.equal(await cache.file('secret'), undefined);
+  });
+
+  it('a large folder is read in the background: new entries work at once, nothing written meanwhile is lost', async function () {
+    await cache.ready;
+    const many = 3000;
+    const ids = [];
+    for (let i = 0; i < many; i++) {
+      const id = await cache.idFor({ n: i });
+      ids.push(id);
+      await cache.put(id, WAV, Buffer.from(`old ${i}`));
+    }
+    await cache.close();
+    const again = open();
+    const fresh = await again.idFor({ n: 'new' });
+    assert.equal(again.stats().entries < many, true, 'the folder is still being read');
+    // Written while the folder is read: kept, and not taken for a leftover.
+    assert.equal(await again.put(fresh, WAV, Buffer.from('new entry')), true);
+    assert.equal(await again.put(ids[0], WAV, Buffer.from('replaced')), true);
+    assert.equal((await again.read(fresh)).data.toString(), 'new entry');
+    assert.equal((await again.read(ids[5])).data.toString(), 'old 5', 'an entry on disk is found before the whole folder is read');
+    await again.ready;
+    assert.equal(again.stats().entries, many + 1);
+    assert.equal((await again.read(fresh)).data.toString(), 'new entry');
+    assert.equal((await again.read(ids[0])).data.toString(), 'replaced', 'the newer of the two is kept');
+    assert.equal((await again.read(ids[many - 1])).data.toString(), `old ${many - 1}`);
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('.tmp-')), []);
+    await again.close();
   });
 });
