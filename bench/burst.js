@@ -60,7 +60,8 @@ function finish(timedOut) {
 function burstFlows(fakePort, concurrency, queueLimit) {
   const tts = Array.from({ length: NODES }, (_, k) => ({
     id: `tts${k}`, type: 'alltalk-tts', z: TAB, name: `tts ${k}`, server: 'cfg', property: 'payload', propertyType: 'msg',
-    output: 'buffer', filePath: '', maxCharacters: '', splitLongText: false, wires: [['count']],
+    // The cache off: every message is generated (one text for all, which the cache would answer).
+    output: 'buffer', filePath: '', maxCharacters: '', splitLongText: false, cache: false, wires: [['count']],
   }));
   return [
     { id: TAB, type: 'tab', label: 'burst' },

@@ -54,25 +54,26 @@ function bootstrapRatio(a, b, k = 2000) {
 
 /**
  * Checks every run: each message answered as its key says (`<key> hit`: from the cache, `miss`:
- * generated after a look in the cache, `nocache` and the no-op loop: no look), with audio (one
- * size for all, since all texts are as long). `expect`: { key: 'hit' | 'miss' | 'none' } overrides.
+ * generated after a look in the cache, `nocache` and the no-op and read loops: no look), with audio (one
+ * size per simulator, the key's first word: all texts are as long). `expect`: { key: 'hit' |
+ * 'miss' | 'none' } overrides.
  * Returns the problems found.
  */
 function checkRuns(runs, expect = {}) {
   const problems = [];
-  const sizes = new Set();
+  const sizes = {};
   for (const [key, list] of Object.entries(runs)) {
-    const kind = expect[key] ?? (key.startsWith('noop') || key.endsWith('nocache') ? 'none' : key.endsWith('hit') ? 'hit' : 'miss');
+    const kind = expect[key] ?? (/^(noop|read)/.test(key) || key.endsWith('nocache') ? 'none' : key.endsWith('hit') ? 'hit' : 'miss');
     list.forEach((r, i) => {
       if (r.cached[kind] !== r.n) problems.push(`${key} round ${i + 1}: ${JSON.stringify(r.cached)}, expected ${r.n} ${kind}`);
       if (key.startsWith('noop')) return;
       for (const b of r.bytes) {
         if (b <= 44) problems.push(`${key} round ${i + 1}: audio of ${b} bytes`);
-        sizes.add(b);
+        (sizes[key.split('-')[0]] ??= new Set()).add(b);
       }
     });
   }
-  if (sizes.size > 1) problems.push(`audio of different sizes: ${[...sizes].join(', ')} bytes`);
+  for (const [sim, set] of Object.entries(sizes)) if (set.size > 1) problems.push(`${sim}: audio of different sizes, ${[...set].join(', ')} bytes`);
   return problems;
 }
 

@@ -6,7 +6,11 @@
 // configured concurrency, ours = the most generations the server saw at once). The stream rows
 // (bench/stream.js) compare alltalk-stream with a bare reader in a plain process and check the
 // product owner's goals (chunk latency median ≤ 5 ms; RSS growth ≤ 30 MB while streaming 200 MB to
-// a file). A row whose check fails is marked **FAIL** and the run exits with code 1.
+// a file). The cache rows (bench/cache.js) check the audio cache's goals: a hit ≥ 100× faster than
+// generating against the simulator at its default speed, and a miss as fast with 10 000 entries
+// as with none. A row whose check fails is marked **FAIL** and the run exits with code 1.
+// `node bench/run.js [group…]` (`npm run bench -- cache`) runs only those groups (client,
+// node-path, burst, stream, cache) and writes bench/results/latest-<groups>.json instead.
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -17,6 +21,9 @@ const { spawn } = require('node:child_process');
 const { nodePath } = require('./node-path');
 const { burst } = require('./burst');
 const { stream } = require('./stream');
+const { cache } = require('./cache');
+
+const GROUPS = ['client', 'node-path', 'burst', 'stream', 'cache'];
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -142,26 +149,35 @@ function startSimulator(options) {
 }
 
 async function main() {
-  const sim = await startSimulator({ port: 0, profile: 'xtts', msPerChar: 0, minGenerationMs: 0, streamChunkIntervalMs: 0, audioSecondsPerChar: 0.3 });
+  const only = process.argv.slice(2);
+  const unknown = only.filter((g) => !GROUPS.includes(g));
+  if (unknown.length) throw new Error(`unknown benchmark group ${unknown.join(', ')}: choose from ${GROUPS.join(', ')}`);
+  const want = (group) => only.length === 0 || only.includes(group);
   const results = [];
-  try {
-    results.push(await statusCalls(sim));
-    results.push(await clientOverhead(sim));
-    results.push(await queueOverhead());
-    results.push(joinSpeed());
-    results.push(await streamMemory(sim));
-  } finally {
-    await sim.stop();
+  if (want('client')) {
+    const sim = await startSimulator({ port: 0, profile: 'xtts', msPerChar: 0, minGenerationMs: 0, streamChunkIntervalMs: 0, audioSecondsPerChar: 0.3 });
+    try {
+      results.push(await statusCalls(sim));
+      results.push(await clientOverhead(sim));
+      results.push(await queueOverhead());
+      results.push(joinSpeed());
+      results.push(await streamMemory(sim));
+    } finally {
+      await sim.stop();
+    }
   }
   // Real Node-RED processes against the fake AllTalk (bench/fake-alltalk.js), each in its own process.
-  results.push(...await nodePath());
-  results.push(...await burst());
-  results.push(...await stream());
+  if (want('node-path')) results.push(...await nodePath());
+  if (want('burst')) results.push(...await burst());
+  if (want('stream')) results.push(...await stream());
+  // The audio cache in a real Node-RED against the simulator (its own processes).
+  if (want('cache')) results.push(...await cache());
   const rows = results.map((r) => `| ${r.name} | ${r.baseline.toFixed(2)} | ${r.ours.toFixed(2)} | ${r.ratio.toFixed(2)} | ${r.note} |`);
   console.log(['| benchmark | baseline | ours | ratio | compared |', '|---|---:|---:|---:|---|', ...rows].join('\n'));
   const dir = path.join(__dirname, 'results');
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, results }, null, 2));
+  const file = only.length ? `latest-${[...new Set(only)].join('+')}.json` : 'latest.json';
+  fs.writeFileSync(path.join(dir, file), JSON.stringify({ date: new Date().toISOString(), node: process.version, results }, null, 2));
   const failed = results.filter((r) => r.failed);
   if (failed.length) {
     console.error(`FAILED: ${failed.map((r) => r.name).join('; ')}`);
