@@ -88,9 +88,17 @@ async function measure(red, { rounds, nDef, nFast, nHit }, hitFile) {
     if (r.n !== n) throw new Error(`/t/${key}: ${JSON.stringify(r).slice(0, 500)}`);
     return r;
   };
-  // The first message of each waits for its cache to read its folder (reported).
+  // The first message of each (reported): a cache reads its folder in the background, and the
+  // rounds start once every cache has read it, so they measure the steady state.
   const first = {};
   for (const k of KEYS) first[k] = (await run(k, 'miss', 1)).times[0];
+  for (const k of KEYS.filter((key) => key.endsWith('-full'))) {
+    for (let t0 = Date.now(); ; await new Promise((r) => setTimeout(r, 100))) {
+      const { cache } = await (await fetch(`${red.base}/alltalk/server/cfg-${k}`)).json();
+      if (cache && cache.entries >= ENTRIES) break;
+      if (Date.now() - t0 > 60_000) throw new Error(`cfg-${k} did not read its ${ENTRIES} entries in 60 s`);
+    }
+  }
   for (const k of KEYS) await run(k, 'miss', k.startsWith('def') ? 5 : 100);
   // The hit's text, kept by one miss each (checked below).
   const primed = [await run('def-empty', 'hit', 1), await run('def-full', 'hit', 1)];
@@ -172,7 +180,7 @@ function rows(runs, first, fill, rounds) {
         `(${fill.bytes} bytes, in ${(fill.ms / 1000).toFixed(1)} s) before Node-RED started, the others start empty; ` +
         `${rounds} rounds of ${runs[e][0].n} each alternating; per round ratio full/empty ${perRound(e, f)}, empty2/empty ${perRound(e, e2)}; ` +
         `p25–p75 empty ${iqr(s[e])}, full ${iqr(s[f])}, empty2 ${iqr(s[e2])} ms; CPU/msg ${us(s[e].cpuMs)} / ${us(s[f].cpuMs)} / ${us(s[e2].cpuMs)} µs; ` +
-        `the first message after start-up (waits for the folder read): empty ${ms(first[`${sim}-empty`])} ms, full ${ms(first[`${sim}-full`])} ms`,
+        `the first message after start-up (the folder is read in the background): empty ${ms(first[`${sim}-empty`])} ms, full ${ms(first[`${sim}-full`])} ms`,
       failed: !ok,
     });
   }
