@@ -80,6 +80,14 @@ describe('the example flows deployed, in a real browser (Chromium)', function ()
       await page.locator('#red-ui-workspace').screenshot({ path: path.join(shots, 'flow-live-badges.png') });
       const spoken = sim.requests.filter((r) => r.path === '/api/tts-generate').map((r) => r.form.text_input);
       assert.deepEqual(spoken, ['Someone is at the front door.']);
+      // The server dialog shows the audio cache of the deployed server, and Clear empties it.
+      await act.openDialog(page, SAY_IT);
+      await page.click((await page.$('#node-input-btn-server-edit')) ? '#node-input-btn-server-edit' : '#node-input-lookup-server');
+      await act.textMatching(page, '#alltalk-config-cache-info', /^Cached: 0\.\d MB of 200 MB \(entries: 1\)$/);
+      await page.click('#alltalk-config-cache-clear');
+      await act.textMatching(page, '#alltalk-config-cache-info', /^Cached: 0\.0 MB of 200 MB \(entries: 0\)$/);
+      assert.equal(await page.isDisabled('#alltalk-config-cache-clear'), true, 'nothing left to clear');
+      await act.cancelAll(page);
       assert.deepEqual(editor.problems, [], 'no console errors or warnings, no failed requests');
     } finally {
       await editor.stop();
