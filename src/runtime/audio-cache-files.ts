@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import type { CacheEntry } from './audio-cache';
+import type { CacheEntry } from './audio-cache-types';
 
 export const ID = /^[0-9a-f]{40}$/;
 export const EXT = /^[a-z0-9]{1,8}$/;

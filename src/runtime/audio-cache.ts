@@ -14,52 +14,13 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { describe, EXT, ID, readEntry, readOrMakeSecret, TEMP_PREFIX, writeAtomically } from './audio-cache-files';
+import type { AudioCacheOptions, CacheEntry, CacheMeta, CacheStats, CacheWriter, WriteOptions } from './audio-cache-types';
 
 import { stableJson } from './audio-cache-files';
 
 export { stableJson };
 
-export interface AudioCacheOptions {
-  /** The folder of this cache (created when needed). */
-  dir: string;
-  /** The most the audio files may take together, in bytes (0 = nothing is kept). */
-  maxBytes: number;
-  /** Entries older than this are removed, in ms (0 = no age limit). */
-  maxAgeMs: number;
-}
-
-/** What is kept about one entry besides its audio. */
-export interface CacheMeta {
-  contentType: string;
-  /** The audio file's extension (wav, mp3…). */
-  ext: string;
-  /** Whatever the node needs to rebuild its output on a hit (JSON). */
-  extra?: Record<string, unknown>;
-}
-
-export interface CacheEntry extends CacheMeta {
-  id: string;
-  bytes: number;
-  createdAt: number;
-  lastUsed: number;
-}
-
-export interface CacheStats {
-  entries: number;
-  bytes: number;
-  maxBytes: number;
-}
-
-/** Audio being written into the cache: `write` pieces, then `commit` (or `discard`). */
-export interface CacheWriter {
-  write(chunk: Buffer): Promise<void>;
-  /**
-   * Puts the entry in place (after `finish`, given the written file, e.g. to fix a WAV header);
-   * resolves false when it was not kept (nothing written, too large for the cache, or the cache closed).
-   */
-  commit(finish?: (file: string) => Promise<void>): Promise<boolean>;
-  discard(): Promise<void>;
-}
+export type { AudioCacheOptions, CacheEntry, CacheMeta, CacheStats, CacheWriter, WriteOptions } from './audio-cache-types';
 
 /** Old entries are looked for at most this often (a put does it). */
 const SWEEP_INTERVAL_MS = 60_000;
@@ -75,6 +36,8 @@ export class AudioCache {
   private secret = '';
   private closed = false;
   private lastSweep = 0;
+  /** Counts clear()s: a write begun before one is not kept. */
+  private epoch = 0;
   /** Every entry on disk is known. */
   private loaded = false;
   /** Temporary files being written now (the folder's first read leaves them alone). */
@@ -160,8 +123,8 @@ export class AudioCache {
   }
 
   /** Keeps `data` as the entry `id` (replacing an older one); resolves whether it was kept. */
-  async put(id: string, meta: CacheMeta, data: Buffer): Promise<boolean> {
-    const writer = this.writer(id, meta);
+  async put(id: string, meta: CacheMeta, data: Buffer, opts: WriteOptions = {}): Promise<boolean> {
+    const writer = this.writer(id, meta, opts);
     try {
       await writer.write(data);
     } catch (err) {
@@ -172,8 +135,8 @@ export class AudioCache {
   }
 
   /** Keeps a copy of the audio file `file` as the entry `id`; resolves whether it was kept. */
-  async putFile(id: string, meta: CacheMeta, file: string): Promise<boolean> {
-    const writer = this.writer(id, meta);
+  async putFile(id: string, meta: CacheMeta, file: string, opts: WriteOptions = {}): Promise<boolean> {
+    const writer = this.writer(id, meta, opts);
     try {
       for await (const chunk of createReadStream(file)) await writer.write(chunk as Buffer);
     } catch (err) {
@@ -184,8 +147,10 @@ export class AudioCache {
   }
 
   /** Writes the entry `id` piece by piece (a stream as it arrives). */
-  writer(id: string, meta: CacheMeta): CacheWriter {
+  writer(id: string, meta: CacheMeta, opts: WriteOptions = {}): CacheWriter {
     if (!ID.test(id) || !EXT.test(meta.ext)) throw new RangeError(`not a cache id or extension: ${id}.${meta.ext}`);
+    // A clear() after this writer began: what it writes is from before the clear, and is not kept.
+    const epoch = this.epoch;
     const tempName = `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`;
     const temp = path.join(this.options.dir, tempName);
     this.writing.add(tempName);
@@ -214,41 +179,45 @@ export class AudioCache {
         await (await open()).write(chunk);
       },
       commit: async (finish) => {
-        if (ended || bytes === 0) {
+        if (ended || bytes === 0 || epoch !== this.epoch) {
           await discard();
           return false;
         }
         ended = true;
-        const h = await open();
-        await h.close();
-        if (finish) {
-          try {
+        try {
+          await (await open()).close();
+          if (finish) {
             await finish(temp);
             bytes = (await fsp.stat(temp)).size;
-          } catch (err) {
-            await discard();
-            throw err;
           }
-        }
-        const entry: CacheEntry = { ...meta, id, bytes, createdAt: Date.now(), lastUsed: Date.now() };
-        try {
+          // A whole entry of the same request stays (a speaker may be playing it), unless this one replaces it.
+          const existing = this.entries.get(id);
+          if (existing && !opts.replace && existing.ext === meta.ext && epoch === this.epoch) {
+            await discard();
+            return true;
+          }
+          if (epoch !== this.epoch) {
+            await discard();
+            return false;
+          }
+          const entry: CacheEntry = { ...meta, id, bytes, createdAt: Date.now(), lastUsed: Date.now() };
           await fsp.rename(temp, this.audioPath(entry));
           await writeAtomically(this.metaPath(id), JSON.stringify(describe(entry)), this.writing);
+          const old = this.entries.get(id);
+          if (old) {
+            this.total -= old.bytes;
+            this.entries.delete(id);
+            if (old.ext !== entry.ext) await fsp.rm(this.audioPath(old), { force: true }).catch(() => undefined);
+          }
+          this.entries.set(id, entry);
+          this.total += bytes;
         } catch (err) {
-          await fsp.rm(temp, { force: true }).catch(() => undefined);
+          await discard();
           if (this.closed) return false;
           throw err;
         } finally {
           this.writing.delete(tempName);
         }
-        const old = this.entries.get(id);
-        if (old) {
-          this.total -= old.bytes;
-          this.entries.delete(id);
-          if (old.ext !== entry.ext) await fsp.rm(this.audioPath(old), { force: true }).catch(() => undefined);
-        }
-        this.entries.set(id, entry);
-        this.total += bytes;
         await this.enforceLimits();
         return this.entries.has(id);
       },
@@ -259,6 +228,7 @@ export class AudioCache {
   /** Removes every entry; resolves what was removed. */
   async clear(): Promise<{ entries: number; bytes: number }> {
     await this.ready;
+    this.epoch++;
     const removed = { entries: this.entries.size, bytes: this.total };
     for (const entry of [...this.entries.values()]) await this.remove(entry);
     return removed;
@@ -284,7 +254,10 @@ export class AudioCache {
   }
 
   private async remove(entry: CacheEntry): Promise<void> {
-    if (this.entries.get(entry.id) === entry) {
+    const current = this.entries.get(entry.id);
+    // A newer entry of the same id owns the files now.
+    if (current && current !== entry) return;
+    if (current) {
       this.entries.delete(entry.id);
       this.total -= entry.bytes;
     }

@@ -19,6 +19,36 @@ export interface CachePlan {
   lookup: boolean;
   /** Node-RED serves the audio by URL: what is generated must be kept. */
   serve: boolean;
+  /** What the key was made of: the engine and model may change before the audio is made. */
+  parts: KeyParts;
+  connection: ServerConnection;
+}
+
+interface KeyParts {
+  v: 1;
+  node: string;
+  origin: string;
+  engine: string | null;
+  model: string | null;
+  sound: unknown;
+}
+
+/** The key parts with the engine and model the server has loaded now. */
+function partsNow(connection: ServerConnection, parts: Omit<KeyParts, 'engine' | 'model'>): KeyParts {
+  const settings = connection.cache.settings;
+  return { ...parts, engine: settings?.current_engine_loaded ?? null, model: settings?.current_model_loaded ?? null };
+}
+
+/**
+ * The id the audio just made belongs under: the plan's, unless the server loaded another engine
+ * or model meanwhile (a model change waiting in the queue ran first); undefined when the loaded
+ * model is not known (nothing is kept then that a later lookup could take for another model's).
+ */
+export async function idNow(plan: CachePlan): Promise<string | undefined> {
+  const now = partsNow(plan.connection, plan.parts);
+  if (now.engine === null && now.model === null && !plan.serve) return undefined;
+  if (now.engine === plan.parts.engine && now.model === plan.parts.model) return plan.id;
+  return plan.audio.cache.idFor(now);
 }
 
 export interface CacheRequest {
@@ -53,23 +83,18 @@ export async function planCache(req: CacheRequest): Promise<CachePlan | undefine
   const override = cacheOverride(req.alltalk);
   const audio = req.audio;
   if (!audio) return undefined;
-  const lookup = (override ?? req.enabled) && !req.bypass && audio.cache.enabled;
+  // Before the server's model is known, nothing is looked up: an entry is only ever for one model.
+  const known = req.connection.cache.settings !== undefined;
+  const lookup = (override ?? req.enabled) && !req.bypass && audio.cache.enabled && known;
   if (!lookup && !req.serve) return undefined;
-  const settings = req.connection.cache.settings;
-  const id = await audio.cache.idFor({
-    v: 1,
-    node: req.node,
-    origin: req.connection.origin,
-    engine: settings?.current_engine_loaded ?? null,
-    model: settings?.current_model_loaded ?? null,
-    sound: req.sound,
-  });
+  const parts = partsNow(req.connection, { v: 1, node: req.node, origin: req.connection.origin, sound: req.sound });
+  const id = await audio.cache.idFor(parts);
   // Served by URL needs the folder: refused before anything is sent when it cannot be used.
   if (req.serve && audio.cache.failure) {
     throw new AllTalkError('validation', `Node-RED cannot serve audio by URL: ${audio.cache.failure}. Nothing was sent to AllTalk.`,
       { field: 'output', value: 'url', allowed: 'a usable audio cache folder' });
   }
-  return { audio, id, lookup, serve: req.serve };
+  return { audio, id, lookup, serve: req.serve, parts, connection: req.connection };
 }
 
 /**
@@ -85,13 +110,17 @@ export async function keepAudio(
 ): Promise<CacheEntry | undefined> {
   let kept = false;
   let problem: string | undefined;
+  const id = await idNow(plan);
+  if (id === undefined) return undefined;
+  // A generation that skipped the cache replaces the entry; concurrent misses keep the first.
+  const opts = { replace: !plan.lookup };
   try {
-    kept = Buffer.isBuffer(audio) ? await plan.audio.cache.put(plan.id, meta, audio) : await plan.audio.cache.putFile(plan.id, meta, audio.file);
+    kept = Buffer.isBuffer(audio) ? await plan.audio.cache.put(id, meta, audio, opts) : await plan.audio.cache.putFile(id, meta, audio.file, opts);
   } catch (err) {
     problem = (err as Error).message;
     warn(`The audio could not be kept in the cache: ${problem}`);
   }
-  const entry = kept ? plan.audio.cache.lookup(plan.id) : undefined;
+  const entry = kept ? plan.audio.cache.lookup(id) : undefined;
   problem ??= plan.audio.cache.failure;
   if (!entry && plan.serve) {
     throw new AllTalkError('too-large', `The audio was generated, but Node-RED could not keep it to serve it by URL: ${problem ??

@@ -99,6 +99,31 @@ describe('the audio cache in the nodes', function () {
     assert.equal(generations(sim).length, 2);
   });
 
+  it('a model change queued ahead of a message: its audio is kept under the model that made it', async function () {
+    await helper.load(nodes, flow(sim));
+    await ready(sim);
+    const c = helper.getNode('cfg').connection;
+    const models = c.cache.settings.models_available.map((m) => m.name);
+    const first = c.cache.settings.current_model_loaded;
+    const other = models.find((m) => m !== first);
+    const release = sim.holdEngine();
+    const blocker = run(msg({ payload: 'Blocking the queue.' }));
+    await waitFor(() => sim.generations.length === 1, 'generating');
+    const change = run(msg({ topic: 'load-model', payload: other, priority: 5 }), 'ctl');
+    const hello = run(msg({ payload: 'Hello there.' }));
+    await waitFor(() => c.queue.length === 2, 'both waiting');
+    release();
+    await blocker;
+    assert.equal((await change).msg.payload.ok, true);
+    assert.equal((await hello).msg.alltalk.cached, false);
+    assert.equal(c.cache.settings.current_model_loaded, other);
+    // Made by the other model, kept as the other model's: a repeat now is a hit ...
+    assert.equal((await run(msg({ payload: 'Hello there.' }))).msg.alltalk.cached, true);
+    // ... and with the first model back, it is not taken for that model's.
+    await c.changeModel((signal) => c.client.reloadModel(first, { signal, models }));
+    assert.equal((await run(msg({ payload: 'Hello there.' }))).msg.alltalk.cached, false);
+  });
+
   it('msg.alltalk.cache = false skips the cache; the node option off never looks; anything else is refused before sending', async function () {
     await helper.load(nodes, [...flow(sim), { id: 'tts2', type: 'alltalk-tts', server: 'cfg', property: 'payload', propertyType: 'msg', maxCharacters: 2000, output: 'buffer', character_voice_gen: VOICE, cache: false, wires: [['out']] }]);
     await ready(sim);

@@ -109,6 +109,16 @@ describe('URLs served by Node-RED for speakers', function () {
     assert.equal(generations(sim).length, 1);
   });
 
+  it('a relative user directory in the settings still serves the files', async function () {
+    helper.settings({ userDir: path.relative(process.cwd(), userDir) });
+    await helper.load(nodes, flow());
+    await ready(sim);
+    const { msg: m } = await run(msg({ payload: 'Relative paths are fine.' }));
+    const got = await request(m.url);
+    assert.equal(got.status, 200);
+    assert.equal(got.body.length, m.alltalk.bytes);
+  });
+
   it('a split text gets one URL for the joined audio; alltalk-openai gives its mp3', async function () {
     await helper.load(nodes, flow());
     await ready(sim);

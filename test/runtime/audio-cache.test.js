@@ -188,4 +188,29 @@ describe('AudioCache', function () {
     assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('.tmp-')), []);
     await again.close();
   });
+
+  it('concurrent writes of one id keep the first whole entry (a speaker may be playing it) unless told to replace it', async function () {
+    const id = await cache.idFor({ text: 'twice' });
+    const a = cache.writer(id, WAV);
+    const b = cache.writer(id, WAV);
+    await a.write(Buffer.from('first take'));
+    await b.write(Buffer.from('second, longer take'));
+    assert.equal(await a.commit(), true);
+    assert.equal(await b.commit(), true, 'the entry is there');
+    assert.equal((await cache.read(id)).data.toString(), 'first take');
+    assert.equal(await cache.put(id, WAV, Buffer.from('a fresh take'), { replace: true }), true);
+    assert.equal((await cache.read(id)).data.toString(), 'a fresh take');
+    assert.equal(cache.stats().bytes, 'a fresh take'.length);
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('.tmp-')), []);
+  });
+
+  it('a write begun before clear() is not kept after it', async function () {
+    const id = await cache.idFor({ text: 'old voice map' });
+    const w = cache.writer(id, WAV);
+    await w.write(Buffer.from('made before the clear'));
+    await cache.clear();
+    assert.equal(await w.commit(), false);
+    assert.equal(await cache.read(id), undefined);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['secret']);
+  });
 });

@@ -89,4 +89,23 @@ describe('AudioService', function () {
     assert.equal(b.expired.length, 1);
     assert.ok(fs.existsSync(dir), 'the folder stays unless removed');
   });
+
+  it('a live stream to a speaker that stops reading hangs up after the stall time', async function () {
+    const { EventEmitter } = require('node:events');
+    const { LiveSink } = require('../../dist/nodes/alltalk-stream/live-sink');
+    const res = new EventEmitter();
+    Object.assign(res, {
+      destroyed: false, writableEnded: false, headersSent: false,
+      writeHead() { this.headersSent = true; return this; },
+      write: () => false,
+      destroy() { this.destroyed = true; this.emit('close'); },
+    });
+    const sink = new LiveSink(res, 1e6, 50);
+    sink.begin(Buffer.alloc(44, 1), { sampleRate: 24000, channels: 1, bitsPerSample: 16 });
+    const t0 = Date.now();
+    await sink.audio(Buffer.alloc(1000));
+    assert.equal(res.destroyed, true);
+    assert.ok(Date.now() - t0 >= 40, 'waited for the stall time');
+    assert.equal(sink.gone, true);
+  });
 });

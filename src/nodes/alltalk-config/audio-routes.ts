@@ -9,6 +9,7 @@
  */
 import type { NodeAPI } from 'node-red';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CacheEntry } from '../../runtime/audio-cache';
 import { AUDIO_ROUTE, type AudioService, ENTRY_NAME, LIVE_NAME } from '../../runtime/audio-service';
 
 interface ExpressRequest extends IncomingMessage {
@@ -19,8 +20,10 @@ interface ExpressResponse extends ServerResponse {
   status(code: number): ExpressResponse;
   set(name: string, value: string): ExpressResponse;
   send(body: string): ExpressResponse;
-  sendFile(file: string, options: Record<string, unknown>, done: (err?: Error & { status?: number }) => void): void;
+  sendFile(file: string, options: Record<string, unknown>, done: (err?: SendError) => void): void;
 }
+
+type SendError = Error & { status?: number; headers?: Record<string, unknown> };
 
 interface ExpressApp {
   get(path: string, handler: (req: ExpressRequest, res: ExpressResponse) => void): void;
@@ -37,6 +40,15 @@ export function registerAudioRoutes(RED: NodeAPI, audioOf: (configId: string) =>
   };
   // Express answers HEAD with the GET route (without a body).
   app.get(`/${AUDIO_ROUTE}/:config/:name`, (req, res) => {
+    try {
+      route(req, res);
+    } catch {
+      // Never an exception out of a speaker's request: it is simply not there.
+      notFound(res);
+    }
+  });
+
+  function route(req: ExpressRequest, res: ExpressResponse): void {
     const service = audioOf(String(req.params.config));
     const name = String(req.params.name);
     if (!service) return notFound(res);
@@ -56,20 +68,28 @@ export function registerAudioRoutes(RED: NodeAPI, audioOf: (configId: string) =>
     if (!m) return notFound(res);
     service.cache.file(m[1]).then((found) => {
       if (!found || found.entry.ext !== m[2]) return notFound(res);
-      const { entry } = found;
-      res.set('Content-Type', entry.contentType);
-      res.set('Cache-Control', `private, max-age=${CACHED_FOR_S}`);
-      // Validators of the entry, not of the file (whose time records its last use), so that
-      // If-None-Match and If-Range hold from one request to the next.
-      res.set('ETag', `"${entry.id.slice(0, 16)}-${entry.bytes.toString(36)}-${Math.floor(entry.createdAt).toString(36)}"`);
-      res.set('Last-Modified', new Date(entry.createdAt).toUTCString());
-      // The folder may sit below a dot folder (~/.node-red): the path is ours, not the request's.
-      res.sendFile(found.path, { dotfiles: 'allow', acceptRanges: true, lastModified: false, etag: false }, (err?: Error & { status?: number }) => {
-        if (!err || res.headersSent) return;
-        // A range past the end (416) or a failed If-Match (412) is said as such; anything else is not there.
-        if (err.status === 416 || err.status === 412) return void res.status(err.status).end();
-        notFound(res);
-      });
-    }, () => notFound(res));
-  });
+      serveFile(found, res);
+    }).catch(() => notFound(res));
+  }
+
+  /** A cached file, with validators of the entry, ranges and conditional requests. */
+  function serveFile(found: { entry: CacheEntry; path: string }, res: ExpressResponse): void {
+    const { entry } = found;
+    res.set('Content-Type', entry.contentType);
+    res.set('Cache-Control', `private, max-age=${CACHED_FOR_S}`);
+    // Validators of the entry, not of the file (whose time records its last use), so that
+    // If-None-Match and If-Range hold from one request to the next.
+    res.set('ETag', `"${entry.id.slice(0, 16)}-${entry.bytes.toString(36)}-${Math.floor(entry.createdAt).toString(36)}"`);
+    res.set('Last-Modified', new Date(entry.createdAt).toUTCString());
+    // The folder may sit below a dot folder (~/.node-red): the path is ours, not the request's.
+    res.sendFile(found.path, { dotfiles: 'allow', acceptRanges: true, lastModified: false, etag: false }, (err?: SendError) => {
+      if (!err || res.headersSent) return;
+      // A range past the end (416, with the length it has) or a failed If-Match (412) is said as such; anything else is not there.
+      if (err.status === 416 || err.status === 412) {
+        for (const [name, value] of Object.entries(err.headers ?? {})) res.set(name, String(value));
+        return void res.status(err.status).end();
+      }
+      notFound(res);
+    });
+  }
 }

@@ -25,7 +25,8 @@ let scratch: string | undefined;
 function cacheFolder(RED: NodeAPI, id: string): { dir: string; temporary: boolean } {
   const safeId = id.replace(/[^A-Za-z0-9_-]/g, '_') || 'server';
   const userDir = (RED.settings as { userDir?: unknown }).userDir;
-  if (typeof userDir === 'string' && userDir) return { dir: path.join(userDir, 'alltalk-cache', safeId), temporary: false };
+  // Absolute, whatever settings.js says: files are served by their path.
+  if (typeof userDir === 'string' && userDir) return { dir: path.resolve(userDir, 'alltalk-cache', safeId), temporary: false };
   if (!scratch) {
     scratch = mkdtempSync(path.join(os.tmpdir(), 'node-red-alltalk-'));
     const dir = scratch;

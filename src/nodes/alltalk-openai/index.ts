@@ -74,9 +74,10 @@ export = function register(RED: NodeAPI): void {
         audio: audioService, connection, node: 'alltalk-openai', sound: { requests: plan.requests, format: plan.format },
         enabled: useCache, alltalk: view.alltalk, serve: plan.output === 'url',
       });
-      // An interrupt clears the server's queue now, also when the answer comes from the cache.
-      const turn = queueTurn(connection, queue, nodeLabel(node));
       const found = cachePlan?.lookup ? await cachePlan.audio.cache.read(cachePlan.id) : undefined;
+      // An interrupt clears the server's queue now (also when the answer comes from the cache), and
+      // nothing is awaited between it and this message's place in the queue.
+      const turn = queueTurn(connection, queue, nodeLabel(node));
 
       // 3. Or generate every part in the server's queue, in order.
       let startedAt = received;

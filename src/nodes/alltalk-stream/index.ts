@@ -11,7 +11,7 @@ import { Cancellation } from '../../api/cancellation';
 import { AllTalkError, isAllTalkError } from '../../api/errors';
 import { DEFAULT_MAX_CHARACTERS } from '../../api/rules';
 import { type FileTarget, prepareTarget, targetFile } from '../../runtime/audio-file';
-import { type CachePlan, planCache } from '../../runtime/cached-audio';
+import { type CachePlan, idNow, planCache } from '../../runtime/cached-audio';
 import { checkWritable, handleInput, messageView, nodeLifetime, readMessage, safeText, writeOutput } from '../../runtime/input-handler';
 import { NodeBadge, STREAMING_TEXT, streamingText, WAITING_TEXT } from '../../runtime/node-badge';
 import { nodeLabel, queueTurn, readQueueOptions } from '../../runtime/queue-options';
@@ -116,10 +116,11 @@ export = function register(RED: NodeAPI): void {
         audio, connection, node: 'alltalk-stream', sound: plan.requests.map(({ output_file: _f, ...sound }) => sound),
         enabled: useCache, alltalk: view.alltalk, serve: false,
       });
-      // An interrupt clears the server's queue and ends its streams now, before this one is among them.
-      const turn = queueTurn(connection, queue, nodeLabel(node));
       const hit = cachePlan?.lookup ? await cachePlan.audio.cache.read(cachePlan.id) : undefined;
       const wav = hit ? cachedWav(hit.data) : undefined;
+      // An interrupt clears the server's queue and ends its streams now, before this one is among
+      // them (with output url it takes its place first when the speaker fetches it).
+      const turn = queueTurn(connection, queue, nodeLabel(node));
 
       // 3. Output "url": a URL on Node-RED at once; the stream starts when a speaker fetches it.
       if (plan.output === 'url' && audio) {
@@ -216,7 +217,8 @@ export = function register(RED: NodeAPI): void {
             startedAt = Date.now();
             return streamAll(c, plan, tee ?? into, job, signal, limits.maxCharacters, (seconds) => badge.progress(streamingText(seconds * 1000)));
           }, { signal: job.cancel, onPosition: (p) => tracker.onPosition(p), ...turn });
-          if (tee && !result.stopped) {
+          // Kept only when finished, unstopped, and made by the model the key names.
+          if (tee && keep && !result.stopped && (await idNow(keep)) === keep.id) {
             await tee.keep().catch((err: Error) => node.warn(`The stream could not be kept in the cache: ${err.message}`));
           } else {
             await tee?.drop();

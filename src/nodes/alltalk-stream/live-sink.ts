@@ -17,6 +17,8 @@ export class LiveSink implements StreamSink {
   constructor(
     private readonly res: ServerResponse,
     private readonly maxBytes: number,
+    /** How long a speaker may take to read on before it is hung up on (ms). */
+    private readonly stallMs = 30_000,
   ) {}
 
   /** True once the speaker hung up. */
@@ -45,7 +47,11 @@ export class LiveSink implements StreamSink {
     this.bytes += data.length;
     if (this.res.write(data)) return undefined;
     return new Promise((resolve) => {
+      // A speaker that stops reading (paused, its connection still open) is hung up on, so the
+      // stream ends (as stopped) and frees the server's queue.
+      const stall = setTimeout(() => this.res.destroy(), this.stallMs);
       const done = () => {
+        clearTimeout(stall);
         this.res.off('drain', done);
         this.res.off('close', done);
         resolve();

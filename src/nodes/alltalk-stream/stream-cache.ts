@@ -50,7 +50,10 @@ export class CacheTee implements StreamSink {
   /** Keeps the copy (a finished, unstopped stream); resolves whether it was kept. */
   async keep(): Promise<boolean> {
     await this.chain;
-    if (this.failed) return false;
+    if (this.failed) {
+      await this.writer.discard();
+      return false;
+    }
     const partial = this.copied > this.headerBytes ? (this.copied - this.headerBytes) % this.frameBytes : 0;
     return this.writer.commit(async (file) => {
       if (partial) await fsp.truncate(file, this.copied - partial);

@@ -77,9 +77,10 @@ export = function register(RED: NodeAPI): void {
         // Playing on the AllTalk machine needs AllTalk; AllTalk's own URL needs its file.
         bypass: forms[0].autoplay === 'true' || (output === 'url' && !serve),
       });
-      // An interrupt clears the server's queue now, also when the answer comes from the cache.
-      const turn = queueTurn(connection, queue, nodeLabel(node));
       const hit = plan?.lookup ? await answerFromCache(plan, forms, output, target) : undefined;
+      // An interrupt clears the server's queue now (also when the answer comes from the cache), and
+      // nothing is awaited between it and this message's place in the queue.
+      const turn = queueTurn(connection, queue, nodeLabel(node));
       if (hit) {
         writeOutput(msg, outputOf(hit));
         badge.done(Date.now() - received);

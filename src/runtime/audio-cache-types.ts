@@ -1,0 +1,48 @@
+/** The shapes of the audio cache (src/runtime/audio-cache.ts). */
+
+export interface AudioCacheOptions {
+  /** The folder of this cache (created when needed). */
+  dir: string;
+  /** The most the audio files may take together, in bytes (0 = nothing is kept). */
+  maxBytes: number;
+  /** Entries older than this are removed, in ms (0 = no age limit). */
+  maxAgeMs: number;
+}
+
+/** What is kept about one entry besides its audio. */
+export interface CacheMeta {
+  contentType: string;
+  /** The audio file's extension (wav, mp3…). */
+  ext: string;
+  /** Whatever the node needs to rebuild its output on a hit (JSON). */
+  extra?: Record<string, unknown>;
+}
+
+export interface CacheEntry extends CacheMeta {
+  id: string;
+  bytes: number;
+  createdAt: number;
+  lastUsed: number;
+}
+
+export interface CacheStats {
+  entries: number;
+  bytes: number;
+  maxBytes: number;
+}
+
+export interface WriteOptions {
+  /** Replace a whole entry of the same id (a generation that skipped the cache); else the one there stays. */
+  replace?: boolean;
+}
+
+/** Audio being written into the cache: `write` pieces, then `commit` (or `discard`). */
+export interface CacheWriter {
+  write(chunk: Buffer): Promise<void>;
+  /**
+   * Puts the entry in place (after `finish`, given the written file, e.g. to fix a WAV header);
+   * resolves false when it was not kept (nothing written, too large for the cache, or the cache closed).
+   */
+  commit(finish?: (file: string) => Promise<void>): Promise<boolean>;
+  discard(): Promise<void>;
+}
