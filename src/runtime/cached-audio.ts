@@ -74,6 +74,10 @@ export function cacheOverride(alltalk: unknown): boolean | undefined {
   const value = (alltalk as Record<string, unknown>).cache;
   if (value === undefined || value === null) return undefined;
   if (value === true || value === false) return value;
+  // As msg.alltalk.interrupt: the strings "true" and "false" too (from a form or a query string).
+  const text = typeof value === 'string' ? value.trim().toLowerCase() : undefined;
+  if (text === 'true' || text === 'false') return text === 'true';
+  if (text === '') return undefined;
   throw new AllTalkError('validation', `msg.alltalk.cache must be true or false, not ${describeValue(value)}. Nothing was sent to AllTalk.`,
     { field: 'cache', value: describeValue(value), allowed: 'true or false' });
 }

@@ -130,15 +130,17 @@ describe('the audio cache in the nodes', function () {
     await run(msg({ payload: 'Hello.' }));
     const skipped = await run(msg({ payload: 'Hello.', alltalk: { cache: false } }));
     assert.equal(skipped.msg.alltalk.cached, undefined);
+    const skippedText = await run(msg({ payload: 'Hello.', alltalk: { cache: 'false' } }));
+    assert.equal(skippedText.msg.alltalk.cached, undefined, 'the string "false" as well');
     const off = await run(msg({ payload: 'Hello.' }), 'tts2');
     assert.equal(off.msg.alltalk.cached, undefined);
     const forced = await run(msg({ payload: 'Hello.', alltalk: { cache: true } }), 'tts2');
     assert.equal(forced.msg.alltalk.cached, true);
-    assert.equal(generations(sim).length, 3);
+    assert.equal(generations(sim).length, 4);
     const bad = await run(msg({ payload: 'Hello.', alltalk: { cache: 'no' } }));
     assert.equal(bad.error.kind, 'validation');
     assert.match(bad.error.message, /msg\.alltalk\.cache must be true or false/);
-    assert.equal(generations(sim).length, 3, 'nothing sent');
+    assert.equal(generations(sim).length, 4, 'nothing sent');
   });
 
   it('survives a redeploy and a new runtime on the same user directory; deleting the server configuration removes it', async function () {
