@@ -62,7 +62,8 @@ async function startNodeRed({
   let spawnError;
   child.on('error', (err) => (spawnError = err));
   const base = `http://127.0.0.1:${port}`;
-  const stop = async () => {
+  /** Stops Node-RED; `keepUserDir` leaves its user directory for another start (a restart). */
+  const stop = async ({ keepUserDir = false } = {}) => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGINT');
@@ -71,7 +72,7 @@ async function startNodeRed({
       await exited;
       clearTimeout(kill);
     }
-    fs.rmSync(userDir, { recursive: true, force: true });
+    if (!keepUserDir) fs.rmSync(userDir, { recursive: true, force: true });
   };
   const started = Date.now();
   for (;;) {
