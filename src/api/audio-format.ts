@@ -25,6 +25,12 @@ export function contentTypeFor(url: string, fallback = 'application/octet-stream
   return TYPES[audioExtension(url)] ?? fallback;
 }
 
+/** The extension of an audio content type (audio/mpeg → mp3), or undefined for one not listed. */
+export function extensionOfType(contentType: string): string | undefined {
+  const type = contentType.split(';')[0].trim().toLowerCase();
+  return Object.keys(TYPES).find((ext) => TYPES[ext] === type);
+}
+
 const isMp3 = (b: Buffer) => b.toString('latin1', 0, 3) === 'ID3' || (b.length >= 2 && b[0] === 0xff && (b[1] & 0xe0) === 0xe0);
 const isAdts = (b: Buffer) => b.length >= 2 && b[0] === 0xff && (b[1] & 0xf6) === 0xf0;
 const isOgg = (b: Buffer) => b.toString('latin1', 0, 4) === 'OggS';

@@ -4,8 +4,8 @@
  * calling AllTalk; keeping audio never fails a message (a warning says why it was not kept),
  * except when Node-RED must serve the audio by URL and cannot.
  */
-import { audioExtension } from '../api/audio-format';
-import { AllTalkError } from '../api/errors';
+import { audioExtension, extensionOfType } from '../api/audio-format';
+import { AllTalkError, describeValue } from '../api/errors';
 import type { CacheEntry, CacheMeta } from './audio-cache';
 import type { AudioService } from './audio-service';
 import type { ServerConnection } from './server-connection';
@@ -79,7 +79,7 @@ export function cacheOverride(alltalk: unknown): boolean | undefined {
   if (text === 'true' || text === 'false') return text === 'true';
   if (text === '') return undefined;
   throw new AllTalkError('validation', `msg.alltalk.cache must be true or false, not ${describeValue(value)}. Nothing was sent to AllTalk.`,
-    { field: 'cache', value: describeValue(value), allowed: 'true or false' });
+    { field: 'cache', value, allowed: 'true or false' });
 }
 
 /** The message's cache plan, or undefined when it neither looks in the cache nor keeps anything. */
@@ -133,16 +133,8 @@ export async function keepAudio(
   return entry;
 }
 
-/** The file extension an entry is stored and served under. */
+/** The file extension an entry is stored and served under: the server file's own, else the one of its type. */
 export function extensionFor(contentType: string, url?: string): string {
   const fromUrl = url ? audioExtension(url) : '';
-  if (/^[a-z0-9]{1,8}$/.test(fromUrl)) return fromUrl;
-  const known: Record<string, string> = { 'audio/wav': 'wav', 'audio/mpeg': 'mp3', 'audio/ogg': 'ogg', 'audio/opus': 'opus', 'audio/flac': 'flac', 'audio/aac': 'aac', 'audio/mp4': 'm4a', 'audio/pcm': 'pcm' };
-  return known[contentType.split(';')[0].trim().toLowerCase()] ?? 'bin';
-}
-
-function describeValue(value: unknown): string {
-  if (typeof value === 'string') return `"${value.slice(0, 40)}"`;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+  return /^[a-z0-9]{1,8}$/.test(fromUrl) ? fromUrl : extensionOfType(contentType) ?? 'bin';
 }
