@@ -1,5 +1,10 @@
-/** How a worker node finds the ServerConnection of the alltalk-config node it uses. */
-import type { NodeAPI } from 'node-red';
+/**
+ * What every worker node does with its server configuration: find its connection and audio
+ * service, refuse a message when there is none, and let go of its work when it closes.
+ */
+import type { Node, NodeAPI } from 'node-red';
+import type { Cancellation } from '../api/cancellation';
+import { AllTalkError } from '../api/errors';
 import type { AudioService } from './audio-service';
 import type { ServerConnection } from './server-connection';
 
@@ -20,4 +25,22 @@ export function serverAudio(RED: NodeAPI, id: string | undefined): AudioService 
   if (!id) return undefined;
   const n = RED.nodes.getNode(id) as unknown as (ConfigNodeLike & { audio?: AudioService }) | null;
   return n && n.type === 'alltalk-config' ? n.audio : undefined;
+}
+
+/** A message to a node without a server configuration ends with this error (nothing is sent). */
+export function requireConnection(connection: ServerConnection | undefined): asserts connection is ServerConnection {
+  if (!connection) throw new AllTalkError('validation', 'No AllTalk server is configured: choose one in the node\'s settings.');
+}
+
+/**
+ * When the node closes (redeploy, Node-RED stopping): `before` runs, then its work is aborted
+ * (queued and running messages end with an error that says so) and its badge stops.
+ */
+export function closeWorker(node: Node, lifetime: Cancellation, badge: { close(): void }, before?: () => void): void {
+  node.on('close', (_removed: boolean, done: () => void) => {
+    before?.();
+    lifetime.abort(new AllTalkError('aborted', 'The node was stopped (flow redeployed or Node-RED stopping).'));
+    badge.close();
+    done();
+  });
 }

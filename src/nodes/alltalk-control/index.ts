@@ -12,7 +12,7 @@ import { LOADING_MODEL_TEXT, NodeBadge, STOPPING_TEXT } from '../../runtime/node
 import { nodeLabel, type QueueOptions, queueTurn, readQueueOptions } from '../../runtime/queue-options';
 import type { ServerConnection } from '../../runtime/server-connection';
 import { stopServer } from '../../runtime/server-stop';
-import { serverAudio, serverConnection } from '../../runtime/worker-node';
+import { closeWorker, requireConnection, serverAudio, serverConnection } from '../../runtime/worker-node';
 import { type ControlDialog, type ControlPlan, planCommand, resolveCommand } from './control-commands';
 
 interface ControlDef extends NodeDef {
@@ -59,7 +59,7 @@ export = function register(RED: NodeAPI): void {
 
     handleInput(node, async (msg, send) => {
       const received = Date.now();
-      if (!connection) throw new AllTalkError('validation', 'No AllTalk server is configured: choose one in the node\'s settings.');
+      requireConnection(connection);
       const view = messageView(msg, ['topic', 'payload']);
       const command = resolveCommand(dialog.command, view.topic);
       const plan = planCommand(command, dialog, view.payload, { settings: connection.cache.settings, voices: connection.voices });
@@ -156,11 +156,7 @@ export = function register(RED: NodeAPI): void {
       return { response, ...(await freshSettings(c, extra)) };
     }
 
-    node.on('close', (_removed: boolean, done: () => void) => {
-      lifetime.abort(new AllTalkError('aborted', 'The node was stopped (flow redeployed or Node-RED stopping).'));
-      badge.close();
-      done();
-    });
+    closeWorker(node, lifetime, badge);
   }
 
   RED.nodes.registerType('alltalk-control', AllTalkControl as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);

@@ -13,7 +13,7 @@ import { checkWritable, handleInput, messageView, nodeLifetime, safeText, writeO
 import { NodeBadge } from '../../runtime/node-badge';
 import { nodeLabel, queueTurn, readQueueOptions } from '../../runtime/queue-options';
 import { readInput, wholeNumber } from '../../runtime/node-properties';
-import { serverAudio, serverConnection } from '../../runtime/worker-node';
+import { closeWorker, requireConnection, serverAudio, serverConnection } from '../../runtime/worker-node';
 import { keepAudio, planCache } from '../../runtime/cached-audio';
 import { type OpenAiDialog, planSpeech } from './openai-options';
 
@@ -57,7 +57,7 @@ export = function register(RED: NodeAPI): void {
 
     handleInput(node, async (msg, send) => {
       const received = Date.now();
-      if (!connection) throw new AllTalkError('validation', 'No AllTalk server is configured: choose one in the node\'s settings.');
+      requireConnection(connection);
 
       // 1. Resolve and check everything before anything is sent.
       const raw = (await readInput(RED, node, def.property, def.propertyType, msg)).value;
@@ -137,11 +137,7 @@ export = function register(RED: NodeAPI): void {
       send(msg);
     }, (err) => badge.error(isAllTalkError(err) ? err.shortReason : safeText(err.message) || 'failed'));
 
-    node.on('close', (_removed: boolean, done: () => void) => {
-      lifetime.abort(new AllTalkError('aborted', 'The node was stopped (flow redeployed or Node-RED stopping).'));
-      badge.close();
-      done();
-    });
+    closeWorker(node, lifetime, badge);
   }
 
   RED.nodes.registerType('alltalk-openai', AllTalkOpenAi as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);

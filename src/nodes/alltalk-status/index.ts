@@ -3,11 +3,11 @@
  * message and optionally on a schedule, or only when something changed.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { AllTalkError, isAllTalkError } from '../../api/errors';
+import { isAllTalkError } from '../../api/errors';
 import { checkWritable, handleInput, readMessage, safeText, writeOutput } from '../../runtime/input-handler';
 import { NodeBadge } from '../../runtime/node-badge';
 import type { ServerConnection } from '../../runtime/server-connection';
-import { serverConnection } from '../../runtime/worker-node';
+import { requireConnection, serverConnection } from '../../runtime/worker-node';
 import { type StatusPayload, statusPayload } from './status-payload';
 
 interface StatusDef extends NodeDef {
@@ -61,7 +61,7 @@ export = function register(RED: NodeAPI): void {
     }
 
     handleInput(node, async (msg, send) => {
-      if (!connection) throw new AllTalkError('validation', 'No AllTalk server is configured: choose one in the node\'s settings.');
+      requireConnection(connection);
       const refresh = readMessage(() => msg.topic === 'refresh');
       checkWritable(msg, ['payload'], 'alltalk-status');
       await check(refresh);

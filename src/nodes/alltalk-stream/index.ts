@@ -16,7 +16,7 @@ import { checkWritable, handleInput, messageView, nodeLifetime, readMessage, saf
 import { NodeBadge, STREAMING_TEXT, streamingText, WAITING_TEXT } from '../../runtime/node-badge';
 import { nodeLabel, queueTurn, readQueueOptions } from '../../runtime/queue-options';
 import { readInput, wholeNumber } from '../../runtime/node-properties';
-import { serverAudio, serverConnection } from '../../runtime/worker-node';
+import { closeWorker, requireConnection, serverAudio, serverConnection } from '../../runtime/worker-node';
 import { LiveSink } from './live-sink';
 import { CacheTee, cachedWav, replay } from './stream-cache';
 import { isStopMessage, planStream, type StreamDialog } from './stream-options';
@@ -92,7 +92,7 @@ export = function register(RED: NodeAPI): void {
 
     handleInput(node, async (msg, send) => {
       const received = Date.now();
-      if (!connection) throw new AllTalkError('validation', 'No AllTalk server is configured: choose one in the node\'s settings.');
+      requireConnection(connection);
       const c = connection;
       const view = messageView(msg, MESSAGE_KEYS);
       if (isStopMessage(view)) {
@@ -243,12 +243,9 @@ export = function register(RED: NodeAPI): void {
       }
     }, (err) => badge.error(isAllTalkError(err) ? err.shortReason : safeText(err.message) || 'failed'));
 
-    node.on('close', (_removed: boolean, done: () => void) => {
+    closeWorker(node, lifetime, badge, () => {
       unregister?.();
       audio?.dropLive(new AllTalkError('aborted', 'The node was stopped (flow redeployed or Node-RED stopping) before a speaker fetched the stream URL.'), node);
-      lifetime.abort(new AllTalkError('aborted', 'The node was stopped (flow redeployed or Node-RED stopping).'));
-      badge.close();
-      done();
     });
   }
 

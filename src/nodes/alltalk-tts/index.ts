@@ -16,7 +16,7 @@ import type { ServerConnection } from '../../runtime/server-connection';
 import { splitText } from '../../runtime/text-splitter';
 import { WavPartsBuffer, WavPartsFile } from '../../runtime/wav-parts';
 import { readInput, wholeNumber } from '../../runtime/node-properties';
-import { serverAudio, serverConnection } from '../../runtime/worker-node';
+import { closeWorker, requireConnection, serverAudio, serverConnection } from '../../runtime/worker-node';
 import { type OutputMode, resolveRequest, type TtsDialog } from './tts-options';
 import { defaultName, type OutputFacts, outputOf, type Part, soundOf, summarize, summaryFrom } from './tts-result';
 import { type CachePlan, extensionFor, keepAudio, planCache } from '../../runtime/cached-audio';
@@ -60,7 +60,7 @@ export = function register(RED: NodeAPI): void {
 
     handleInput(node, async (msg, send) => {
       const received = Date.now();
-      if (!connection) throw new AllTalkError('validation', 'No AllTalk server is configured: choose one in the node\'s settings.');
+      requireConnection(connection);
 
       // 1. Resolve and check everything before anything is sent.
       const raw = (await readInput(RED, node, def.property, def.propertyType, msg)).value;
@@ -116,11 +116,7 @@ export = function register(RED: NodeAPI): void {
       send(msg);
     }, (err) => badge.error(isAllTalkError(err) ? err.shortReason : safeText(err.message) || 'failed'));
 
-    node.on('close', (_removed: boolean, done: () => void) => {
-      lifetime.abort(new AllTalkError('aborted', 'The node was stopped (flow redeployed or Node-RED stopping).'));
-      badge.close();
-      done();
-    });
+    closeWorker(node, lifetime, badge);
   }
 
   RED.nodes.registerType('alltalk-tts', AllTalkTts as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
