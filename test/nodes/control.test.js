@@ -3,7 +3,7 @@
 // parses it, every refusal sending nothing, model changes in the queue and verified, the start-up
 // model put back, stop with and without clearing the queue, and the other nodes seeing it all.
 const assert = require('node:assert/strict');
-const { helper, NODES, startSim, configNode, waitFor, collect, watchStatus } = require('./support');
+const { helper, NODES, startSim, configNode, waitFor, collect, watchStatus, ready, runOn } = require('./support');
 
 const CONTROL = require('../../nodes/alltalk-control.js');
 const TTS = require('../../nodes/alltalk-tts.js');
@@ -25,35 +25,8 @@ function flow(sim, props = {}, more = []) {
 let seq = 0;
 const msg = (props) => ({ _msgid: `c${++seq}`, ...props });
 
-/** Sends a message to node `id`; resolves { msg } or { error } when that message ends. */
-function run(m, id = 'c') {
-  const n = helper.getNode(id);
-  const out = helper.getNode('out');
-  return new Promise((resolve) => {
-    const onOut = (x) => {
-      if (x._msgid !== m._msgid) return;
-      cleanup();
-      resolve({ msg: x });
-    };
-    const onErr = (call) => {
-      if (call.args[1] && call.args[1]._msgid !== m._msgid) return;
-      cleanup();
-      resolve({ error: call.args[0] });
-    };
-    function cleanup() {
-      out.off('input', onOut);
-      n.off('call:error', onErr);
-    }
-    out.on('input', onOut);
-    n.on('call:error', onErr);
-    n.receive(m);
-  });
-}
-
-async function ready(sim) {
-  await waitFor(() => helper.getNode('cfg').connection.state.state === 'ready', 'server ready');
-  sim.clearRequests();
-}
+/** Sends one message to node `id` (default "c") and resolves when it ends. */
+const run = (m, id = 'c') => runOn(id, m);
 
 const sent = (sim, path) => sim.requests.filter((r) => r.path === path);
 

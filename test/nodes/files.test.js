@@ -7,7 +7,7 @@ const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { helper, NODES, startSim, configNode, waitFor } = require('./support');
+const { helper, NODES, startSim, configNode, waitFor, ready } = require('./support');
 const { parseWav } = require('../../dist/api');
 
 const TTS = require('../../nodes/alltalk-tts.js');
@@ -46,11 +46,6 @@ function start(nodeId, msg) {
     };
     n.receive(msg);
   });
-}
-
-async function ready(sim) {
-  await waitFor(() => helper.getNode('cfg').connection.state.state === 'ready', 'server ready');
-  sim.clearRequests();
 }
 
 const generations = (sim) => sim.requests.filter((r) => r.path === '/api/tts-generate');

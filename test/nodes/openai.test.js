@@ -5,7 +5,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { helper, NODES, startSim, configNode, waitFor, collect } = require('./support');
+const { helper, NODES, startSim, configNode, waitFor, collect, ready, runOn } = require('./support');
 const { parseWav, decodeWav, wavToPcm } = require('../../dist/api');
 
 const OPENAI = require('../../nodes/alltalk-openai.js');
@@ -25,35 +25,8 @@ let seq = 0;
 const msg = (props) => ({ _msgid: `o${++seq}`, ...props });
 const speech = (sim) => sim.requests.filter((r) => r.path === '/v1/audio/speech');
 
-/** Sends one message; resolves { msg } or { error }. */
-function run(m, id = 'oa') {
-  const n = helper.getNode(id);
-  const out = helper.getNode('out');
-  return new Promise((resolve) => {
-    const onOut = (x) => {
-      if (x._msgid !== m._msgid) return;
-      cleanup();
-      resolve({ msg: x });
-    };
-    const onErr = (call) => {
-      if (call.args[1] && call.args[1]._msgid !== m._msgid) return;
-      cleanup();
-      resolve({ error: call.args[0] });
-    };
-    function cleanup() {
-      out.off('input', onOut);
-      n.off('call:error', onErr);
-    }
-    out.on('input', onOut);
-    n.on('call:error', onErr);
-    n.receive(m);
-  });
-}
-
-async function ready(sim) {
-  await waitFor(() => helper.getNode('cfg').connection.state.state === 'ready', 'server ready');
-  sim.clearRequests();
-}
+/** Sends one message to node `id` (default "oa") and resolves when it ends. */
+const run = (m, id = 'oa') => runOn(id, m);
 
 const SENTENCE = 'The dishwasher has finished and the kitchen is quiet again, so the evening can begin. ';
 

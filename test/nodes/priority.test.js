@@ -4,7 +4,7 @@
 // the queued badges, an interrupt cancelling the others' queued and in-flight work with one error
 // each naming the interrupter, and bad values refused with nothing sent.
 const assert = require('node:assert/strict');
-const { helper, NODES, startSim, configNode, waitFor, collect, watchStatus } = require('./support');
+const { helper, NODES, startSim, configNode, waitFor, collect, watchStatus, ready } = require('./support');
 
 const TTS = require('../../nodes/alltalk-tts.js');
 const OPENAI = require('../../nodes/alltalk-openai.js');
@@ -58,11 +58,6 @@ function watch() {
     return m._msgid;
   };
   return { ends, outputs, send };
-}
-
-async function ready(sim) {
-  await waitFor(() => helper.getNode('cfg').connection.state.state === 'ready', 'server ready');
-  sim.clearRequests();
 }
 
 /** The text of each generation-type request, in the order the simulator received them. */

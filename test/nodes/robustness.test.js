@@ -6,7 +6,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { helper, NODES, startSim, configNode, waitFor, collect } = require('./support');
+const { helper, NODES, startSim, configNode, waitFor, collect, ready } = require('./support');
 const { AllTalkError, encodeWav, parseWav } = require('../../dist/api');
 const { WavPartsBuffer } = require('../../dist/runtime/wav-parts');
 const { FakeServer } = require('../api/fake-server');
@@ -55,11 +55,6 @@ async function end(nodeId, msg, settleMs = 150) {
     out.off('input', onOut);
   }
   return { ended, errors, outputs };
-}
-
-async function ready(sim) {
-  await waitFor(() => helper.getNode('cfg').connection.state.state === 'ready', 'server ready');
-  sim.clearRequests();
 }
 
 const generations = (sim) => sim.requests.filter((r) => r.path === '/api/tts-generate');

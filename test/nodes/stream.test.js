@@ -7,7 +7,7 @@ const asyncHooks = require('node:async_hooks');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { helper, NODES, startSim, configNode, waitFor, collect, watchStatus } = require('./support');
+const { helper, NODES, startSim, configNode, waitFor, collect, watchStatus, ready } = require('./support');
 const { parseWav, fixWavSizes } = require('../../dist/api');
 
 const STREAM = require('../../nodes/alltalk-stream.js');
@@ -39,11 +39,6 @@ function ends(id) {
     return complete.apply(this, arguments);
   };
   return log;
-}
-
-async function ready(sim) {
-  await waitFor(() => helper.getNode('cfg').connection.state.state === 'ready', 'server ready');
-  sim.clearRequests();
 }
 
 const last = (out) => out.find((m) => m.parts && m.parts.count !== undefined);

@@ -93,4 +93,39 @@ function watchErrors(node) {
   return errors;
 }
 
-module.exports = { helper, NODES, allNodes, startSim, configNode, waitFor, watchStatus, collect, watchErrors };
+/** Waits until the server configuration "cfg" is ready, then empties the simulator's request log. */
+async function ready(sim) {
+  await waitFor(() => helper.getNode('cfg').connection.state.state === 'ready', 'server ready');
+  sim.clearRequests();
+}
+
+/**
+ * Sends `msg` to node `nodeId` and resolves when that message ends: { msg } when it reached the
+ * helper node "out", { error, msg } when the node reported an error for it.
+ */
+function runOn(nodeId, msg) {
+  const n = helper.getNode(nodeId);
+  const out = helper.getNode('out');
+  return new Promise((resolve) => {
+    const onOut = (m) => {
+      if (m._msgid !== msg._msgid) return;
+      cleanup();
+      resolve({ msg: m });
+    };
+    const onErr = (call) => {
+      const [error, m] = call.args;
+      if (m && m._msgid !== msg._msgid) return;
+      cleanup();
+      resolve({ error, msg: m });
+    };
+    function cleanup() {
+      out.off('input', onOut);
+      n.off('call:error', onErr);
+    }
+    out.on('input', onOut);
+    n.on('call:error', onErr);
+    n.receive(msg);
+  });
+}
+
+module.exports = { helper, NODES, allNodes, startSim, configNode, waitFor, watchStatus, collect, watchErrors, ready, runOn };
