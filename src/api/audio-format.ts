@@ -31,8 +31,9 @@ export function extensionOfType(contentType: string): string | undefined {
   return Object.keys(TYPES).find((ext) => TYPES[ext] === type);
 }
 
-const isMp3 = (b: Buffer) => b.toString('latin1', 0, 3) === 'ID3' || (b.length >= 2 && b[0] === 0xff && (b[1] & 0xe0) === 0xe0);
 const isAdts = (b: Buffer) => b.length >= 2 && b[0] === 0xff && (b[1] & 0xf6) === 0xf0;
+/** ID3, or an MPEG audio frame sync with a layer (ADTS has layer 0). */
+const isMp3 = (b: Buffer) => b.toString('latin1', 0, 3) === 'ID3' || (b.length >= 2 && b[0] === 0xff && (b[1] & 0xe0) === 0xe0 && (b[1] & 0x06) !== 0);
 const isOgg = (b: Buffer) => b.toString('latin1', 0, 4) === 'OggS';
 const isFlac = (b: Buffer) => b.toString('latin1', 0, 4) === 'fLaC';
 const isMp4 = (b: Buffer) => b.toString('latin1', 4, 8) === 'ftyp';
@@ -66,8 +67,61 @@ export function notAudioReason(data: Buffer, format: string, redact: (text: stri
   }
   const check = SIGNATURES[f];
   if (check) return check(data) ? undefined : `not ${f} audio (it starts with ${startOf(data)})`;
-  const any = [isWavHead, isMp3, isOgg, isFlac, isAdts, isMp4].some((test) => test(data));
-  return any ? undefined : `not audio in a known format (it starts with ${startOf(data)})`;
+  // Any other name (a URL ending in .html, say): the bytes must be audio of a known type, a WAV whole.
+  return audioTypeOf(data) ? undefined : `not audio in a known format (it starts with ${startOf(data)})`;
+}
+
+/** An audio type the package keeps, serves and hands on: the content type and the file extension. */
+export interface AudioType {
+  contentType: string;
+  ext: string;
+}
+
+/**
+ * Every content type that audio is kept and served under, with the extensions each may have. Nothing
+ * else is ever kept in the cache or served by Node-RED (an HTML page is not audio, whatever its URL).
+ */
+export const AUDIO_TYPES: Readonly<Record<string, readonly string[]>> = {
+  'audio/wav': ['wav'],
+  'audio/mpeg': ['mp3'],
+  'audio/ogg': ['opus', 'ogg'],
+  'audio/aac': ['aac'],
+  'audio/flac': ['flac'],
+  'audio/mp4': ['m4a'],
+  'audio/pcm': ['pcm'],
+};
+
+/** Whether `contentType` with `ext` is one of AUDIO_TYPES. */
+export function isAudioType(contentType: unknown, ext: unknown): boolean {
+  return typeof contentType === 'string' && typeof ext === 'string' && Object.hasOwn(AUDIO_TYPES, contentType) &&
+    AUDIO_TYPES[contentType].includes(ext);
+}
+
+/**
+ * What audio `data` is, from its bytes alone (never from a server's header or a URL), or undefined
+ * when it is none the package knows. A WAV must have a readable header up to its data. Raw pcm has
+ * no signature: only the one who made it can say so (`declared`).
+ */
+export function audioTypeOf(data: Buffer, declared?: 'pcm'): AudioType | undefined {
+  if (declared === 'pcm') return data.length > 0 ? { contentType: 'audio/pcm', ext: 'pcm' } : undefined;
+  if (isWavHead(data)) {
+    try {
+      parseWav(data);
+      return { contentType: 'audio/wav', ext: 'wav' };
+    } catch {
+      return undefined;
+    }
+  }
+  if (isOgg(data)) {
+    // The first page holds the codec's identification header.
+    const first = data.subarray(0, 512).toString('latin1');
+    return { contentType: 'audio/ogg', ext: first.includes('OpusHead') ? 'opus' : 'ogg' };
+  }
+  if (isFlac(data)) return { contentType: 'audio/flac', ext: 'flac' };
+  if (isAdts(data)) return { contentType: 'audio/aac', ext: 'aac' };
+  if (isMp3(data)) return { contentType: 'audio/mpeg', ext: 'mp3' };
+  if (isMp4(data)) return { contentType: 'audio/mp4', ext: 'm4a' };
+  return undefined;
 }
 
 function isWavHead(b: Buffer): boolean {

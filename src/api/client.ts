@@ -3,7 +3,7 @@
  * Transport (pool, deadlines, size limits, errors). Knows nothing about Node-RED.
  */
 import type { Readable } from 'node:stream';
-import { audioExtension, notAudioReason } from './audio-format';
+import { audioExtension, audioTypeOf, notAudioReason } from './audio-format';
 import { type AllTalkError, validationError } from './errors';
 import { PLACEHOLDER_MODELS } from './rules';
 import { serverPath } from './server-path';
@@ -319,11 +319,13 @@ export class AllTalkClient {
     }
     this.transport.ensureOk('GET', path, reply);
     const notAudio = notAudioReason(reply.body, audioExtension(path) || 'any', (text) => this.transport.redact(text));
-    if (notAudio) {
+    // The type is what the bytes are, never what the server's header or the URL's name says.
+    const type = notAudio ? undefined : audioTypeOf(reply.body);
+    if (!type) {
       throw this.transport.error('invalid-response', `AllTalk at ${this.origin} answered GET ${path} with something that is not audio ` +
-        `(${notAudio}). Is a proxy or another program answering on that port?`, { route: path });
+        `(${notAudio ?? 'not audio of a type this package knows'}). Is a proxy or another program answering on that port?`, { route: path });
     }
-    return { data: reply.body, contentType: headerValue(reply.headers['content-type']) ?? 'application/octet-stream', url: `${this.origin}${path}` };
+    return { data: reply.body, contentType: type.contentType, ext: type.ext, url: `${this.origin}${path}` };
   }
 
   /** Closes every socket; calls still in flight fail with `aborted`. */

@@ -126,11 +126,21 @@ export class ServerErrors {
       return this.error('offline', `AllTalk at ${this.origin} did not answer with TLS (${code || text}): the port looks like a plain ` +
         'http port. Set the protocol to http, or use the port of your HTTPS proxy.', details);
     }
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH') {
+      const names = certificateNames(err);
+      return this.error('offline', `AllTalk at ${this.origin}: the TLS certificate is not for this name (${code}${names ? `; it is for ${names}` : ''}). ` +
+        'Connect by a name the certificate holds, or set that name as the server name in the TLS configuration.', details);
+    }
     if (TLS_CERT_CODES.test(code)) {
       return this.error('offline', `AllTalk at ${this.origin}: the TLS certificate was not accepted (${code}). ` +
         'Add its CA in a TLS configuration, or allow self-signed certificates.', details);
     }
     const reason = OFFLINE_CODES[code];
+    if (DROPPED.has(code)) {
+      // The request reached the server (or a proxy), which then hung up without an answer.
+      return this.error('offline', `AllTalk at ${this.origin} closed the connection ${phase(spec)}; ${reason}). It may have ` +
+        'stopped or restarted, or a proxy in between gave up waiting.', details);
+    }
     if (reason) {
       return this.error('offline', `AllTalk at ${this.origin} is not answering (${reason}). ` +
         'Is it running, and are the protocol, host and port right?', details);
@@ -138,12 +148,32 @@ export class ServerErrors {
     return this.error('offline', `AllTalk at ${this.origin} could not be reached: ${text}`, details);
   }
 
+  /**
+   * A reply whose body ended before it was whole (the connection closed after the headers): for
+   * audio, "during download"; for any other reply, which is then cut short, invalid.
+   */
+  cutShort(err: unknown, spec: RouteSpec): AllTalkError {
+    const details = { route: spec.path, cause: err };
+    if (spec.what === 'audio') {
+      return this.error('offline', `AllTalk at ${this.origin} closed the connection during download (${spec.method} ${spec.path}): ` +
+        'the audio was cut short. It may have stopped or restarted, or a proxy in between gave up.', details);
+    }
+    return this.error('invalid-response', `AllTalk at ${this.origin} closed the connection during its reply to ${spec.method} ${spec.path}: ` +
+      'the reply was cut short, so it cannot be used.', details);
+  }
+
+  /** The connection was closed by a server that speaks TLS on that port: http was chosen for an https port. */
+  speaksTls(err: unknown, spec: RouteSpec): AllTalkError {
+    return this.error('offline', `AllTalk at ${this.origin} closed the connection without an answer to ${spec.method} ${spec.path}, and that ` +
+      'port speaks TLS: set the protocol to https (with a TLS configuration for its certificate if needed).', { route: spec.path, cause: err });
+  }
+
   httpError(method: string, route: string, reply: ReplyLike, message?: string): AllTalkError {
     // Redacted before anything is cut: a secret across a cut would otherwise show in part.
     const body = this.redact(reply.body.toString('utf8'));
     const serverMessage = extractServerMessage(body);
     const text = message ?? `AllTalk at ${this.origin} answered ${reply.status} to ${method} ${route}` +
-      (serverMessage ? `: ${serverMessage.replace(/\n/g, '; ')}` : '') + httpHint(route, reply.status);
+      (serverMessage ? `: ${serverMessage.replace(/\n/g, '; ')}` : '') + httpHint(route, reply.status, body);
     return this.error('http', text, { route, status: reply.status, serverMessage, body: body.slice(0, 2000) });
   }
 
@@ -184,7 +214,36 @@ export class ServerErrors {
   }
 }
 
-function httpHint(route: string, status: number): string {
+/** Closed by the other side after the request was sent, without an answer. */
+const DROPPED = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+
+const GENERATION_ROUTES = ['/api/tts-generate', '/v1/audio/speech', '/api/previewvoice/', '/api/tts-generate-streaming'];
+
+/** When a dropped connection happened, in words (an open parenthesis for the reason to close). */
+function phase(spec: RouteSpec): string {
+  const request = `${spec.method} ${spec.path}`;
+  if (spec.what === 'audio' && spec.method === 'GET') return `during download (${request}`;
+  if (GENERATION_ROUTES.includes(spec.path)) return `during generation (${request}`;
+  if (spec.long) return `while working on it (${request}`;
+  return `without an answer (${request}`;
+}
+
+/** The names a certificate holds (from Node's TLS error), for the message. */
+function certificateNames(err: unknown): string | undefined {
+  let e = err as { cert?: { subjectaltname?: unknown; subject?: { CN?: unknown } }; cause?: unknown } | undefined;
+  for (let depth = 0; e && depth < 4; depth++) {
+    const alt = e.cert?.subjectaltname;
+    if (typeof alt === 'string' && alt) return alt.length > 200 ? `${alt.slice(0, 200)}…` : alt;
+    if (typeof e.cert?.subject?.CN === 'string') return `CN ${e.cert.subject.CN}`;
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
+function httpHint(route: string, status: number, body = ''): string {
+  if (status === 400 && /plain HTTP request was sent to HTTPS port/i.test(body)) {
+    return '. That port speaks https: set the protocol to https';
+  }
   if (status === 404 && route.startsWith('/api/')) return '. Is this an AllTalk v2 server?';
   if (status === 401 || status === 403) return '. Check the credentials for the proxy in front of AllTalk.';
   if (status === 400 && route === '/api/tts-generate') return '. If it names a field you did not set, the server\'s own default for it is invalid.';

@@ -8,7 +8,8 @@
  * at its deadline anyway and the pool is replaced; calls still running on the old pool finish.
  */
 import type { Readable } from 'node:stream';
-import { isIPv6 } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { Pool, type Dispatcher } from 'undici';
 import { Cancellation, type CancelSignal } from './cancellation';
 import { AllTalkError, validationError } from './errors';
@@ -114,6 +115,8 @@ export class Transport extends ServerErrors {
   private replaced = 0;
   /** Aborted by close(): ends back-off waits (calls in flight end as close() destroys the pools). */
   readonly lifetime = new Cancellation();
+  /** Where to look whether the server speaks TLS (after an http request was hung up on). */
+  private readonly tlsProbe: { host: string; port: number; servername?: string };
   /** The request headers, with each content type we send: made once, not per request. */
   private readonly headersByType = new Map<string, Record<string, string>>();
 
@@ -132,6 +135,7 @@ export class Transport extends ServerErrors {
       throw validationError('host', options.host, 'a host name or IP address without the port (the port has its own field)');
     }
     const hostPart = isIPv6(bare) ? `[${bare}]` : host;
+    const tlsProbe = { host: bare, port, servername: isIP(bare) ? undefined : bare };
     const checked = buildHeaders({ userAgent: `node-red-contrib-alltalk/${packageVersion()}`, headers: options.headers, basicAuth: options.basicAuth });
     super(`${protocol}://${hostPart}:${port}`, checked.secrets);
     this.timeoutMs = positive(options.timeoutMs, 5000);
@@ -140,6 +144,7 @@ export class Transport extends ServerErrors {
     this.maxAudioBytes = Math.min(positive(options.maxAudioBytes, DEFAULT_MAX_AUDIO_BYTES), 0xffffffff);
     this.retry = { retries: 2, baseDelayMs: 200, maxDelayMs: 2000, ...options.retry };
     this.headers = checked.headers;
+    this.tlsProbe = tlsProbe;
     const tls = options.tls ?? {};
     this.poolOptions = {
       connections: options.connections ?? 8,
@@ -228,7 +233,10 @@ export class Transport extends ServerErrors {
   private attempt(spec: RequestSpec, opts: CallOptions): Promise<Reply> {
     return this.withDeadline(spec, opts, async (pool, signal) => {
       const res = await pool.request(this.dispatchOptions(spec, signal));
-      const body = await this.readBody(res, spec, signal);
+      const body = await this.readBody(res, spec, signal).catch((err: unknown) => {
+        // The headers came, then the body ended before it was whole.
+        throw err instanceof AllTalkError || signal.aborted || this.closed ? err : this.cutShort(err, spec);
+      });
       return { status: res.statusCode, headers: res.headers, body };
     });
   }
@@ -294,7 +302,11 @@ export class Transport extends ServerErrors {
         (err: unknown) => {
           clearTimeout(watchdog);
           if ((err as { code?: string }).code === 'UND_ERR_INVALID_ARG') this.replacePool(pool);
-          finish(settled ? undefined : this.transportError(err, spec, timeout, opts.signal));
+          if (settled) return;
+          const error = this.transportError(err, spec, timeout, opts.signal);
+          // Hung up on without an answer over http: is it an https port?
+          if (!this.mayBeTlsPort(error)) return finish(error);
+          speaksTls(this.tlsProbe, Math.min(timeout, 2000)).then((tls) => finish(tls ? this.speaksTls(err, spec) : error), () => finish(error));
         },
       );
     });
@@ -324,6 +336,13 @@ export class Transport extends ServerErrors {
     );
   }
 
+
+  /** Whether an error could be http spoken to a TLS port: the connection was dropped, or the answer was not HTTP. */
+  private mayBeTlsPort(error: AllTalkError): boolean {
+    if (!this.origin.startsWith('http:') || this.closed) return false;
+    const code = error.causeCode ?? '';
+    return (error.kind === 'offline' && /^(ECONNRESET|EPIPE|UND_ERR_SOCKET)$/.test(code)) || (error.kind === 'invalid-response' && code.startsWith('HPE_'));
+  }
 
   private replacePool(stale: Pool): void {
     if (this.closed || stale !== this.pool) return;
@@ -384,6 +403,21 @@ export function readLimited(stream: Readable, max: number): Promise<Buffer | und
     });
     stream.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
     stream.once('error', reject);
+  });
+}
+
+/** Whether a TLS handshake succeeds at `target` within `ms` (any certificate: only the protocol matters). */
+export function speaksTls(target: { host: string; port: number; servername?: string }, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tlsConnect({ ...target, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] });
+    const end = (answer: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(answer);
+    };
+    const timer = setTimeout(() => end(false), ms);
+    socket.once('secureConnect', () => end(true));
+    socket.once('error', () => end(false));
   });
 }
 

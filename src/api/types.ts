@@ -126,6 +126,9 @@ export interface ToggleResult {
 
 export interface AudioDownload {
   data: Buffer;
+  /** What the bytes are (audio/wav, audio/mpeg…): never the server's Content-Type header. */
   contentType: string;
+  /** The file extension of that type (wav, mp3…). */
+  ext: string;
   url: string;
 }

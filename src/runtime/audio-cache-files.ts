@@ -1,15 +1,42 @@
 /**
- * The files of the audio cache: an entry's description, the folder's secret, atomic writes, and
- * the stable JSON its keys are made of.
+ * The files of the audio cache: an entry's description, the folder's secret, atomic writes,
+ * checksums, and the stable JSON its keys are made of.
  */
-import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { isAudioType } from '../api/audio-format';
 import type { CacheEntry } from './audio-cache-types';
 
 export const ID = /^[0-9a-f]{40}$/;
 export const EXT = /^[a-z0-9]{1,8}$/;
 export const TEMP_PREFIX = '.tmp-';
+/** The only names the cache ever writes: it never touches anything else in its folder. */
+export const OWN_NAME = /^(?:[0-9a-f]{40}\.[a-z0-9]{1,8}|\.tmp-[0-9a-f]{16})$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/** The SHA-256 of a file's bytes, read as a stream (hex). */
+export async function hashFile(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export function hashOf(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** The first `max` bytes of a file (enough to tell what audio it is). */
+export async function readHead(file: string, max: number): Promise<Buffer> {
+  const handle = await fsp.open(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(max);
+    const { bytesRead } = await handle.read(buf, 0, max, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
 
 /** JSON with every object's keys in order, so equal parts give equal text. */
 export function stableJson(value: unknown): string {
@@ -24,17 +51,18 @@ export function stableJson(value: unknown): string {
 }
 
 export function describe(entry: CacheEntry): Record<string, unknown> {
-  return { contentType: entry.contentType, ext: entry.ext, bytes: entry.bytes, createdAt: entry.createdAt, extra: entry.extra };
+  return { contentType: entry.contentType, ext: entry.ext, bytes: entry.bytes, sha256: entry.sha256, createdAt: entry.createdAt, extra: entry.extra };
 }
 
 export async function readEntry(file: string, id: string): Promise<CacheEntry | undefined> {
   try {
     const m = JSON.parse(await fsp.readFile(file, 'utf8')) as Record<string, unknown>;
-    const { contentType, ext, bytes, createdAt, extra } = m;
-    if (typeof contentType !== 'string' || typeof ext !== 'string' || !EXT.test(ext)) return undefined;
+    const { contentType, ext, bytes, sha256, createdAt, extra } = m;
+    // Only audio of a type the package knows, with its checksum (an entry of an older version has none: a miss).
+    if (!isAudioType(contentType, ext) || typeof sha256 !== 'string' || !SHA256.test(sha256)) return undefined;
     if (!Number.isSafeInteger(bytes) || (bytes as number) <= 0 || typeof createdAt !== 'number') return undefined;
     const e = extra && typeof extra === 'object' && !Array.isArray(extra) ? (extra as Record<string, unknown>) : undefined;
-    return { id, contentType, ext, bytes: bytes as number, createdAt, lastUsed: createdAt, extra: e };
+    return { id, contentType: contentType as string, ext: ext as string, bytes: bytes as number, sha256, createdAt, lastUsed: createdAt, extra: e };
   } catch {
     return undefined;
   }

@@ -9,18 +9,24 @@ export interface AudioCacheOptions {
   maxAgeMs: number;
 }
 
-/** What is kept about one entry besides its audio. */
+/** What the caller says of audio it keeps: its type is taken from the bytes, never from the caller. */
 export interface CacheMeta {
-  contentType: string;
-  /** The audio file's extension (wav, mp3…). */
-  ext: string;
   /** Whatever the node needs to rebuild its output on a hit (JSON). */
   extra?: Record<string, unknown>;
+  /** Raw pcm made by the package itself (it has no signature to tell it by). */
+  pcm?: boolean;
 }
 
-export interface CacheEntry extends CacheMeta {
+export interface CacheEntry {
   id: string;
+  /** One of the audio types of AUDIO_TYPES (src/api/audio-format.ts), from what the bytes are. */
+  contentType: string;
+  /** The audio file's extension (wav, mp3…), of that type. */
+  ext: string;
+  extra?: Record<string, unknown>;
   bytes: number;
+  /** SHA-256 of the audio file: a file whose bytes changed is a miss. */
+  sha256: string;
   createdAt: number;
   lastUsed: number;
 }
@@ -41,7 +47,8 @@ export interface CacheWriter {
   write(chunk: Buffer): Promise<void>;
   /**
    * Puts the entry in place (after `finish`, given the written file, e.g. to fix a WAV header);
-   * resolves false when it was not kept (nothing written, too large for the cache, or the cache closed).
+   * resolves false when it was not kept (nothing written, too large for the cache, or the cache
+   * closed); rejects when it cannot be kept (not audio of a known type, a disk error).
    */
   commit(finish?: (file: string) => Promise<void>): Promise<boolean>;
   discard(): Promise<void>;

@@ -4,7 +4,6 @@
  * calling AllTalk; keeping audio never fails a message (a warning says why it was not kept),
  * except when Node-RED must serve the audio by URL and cannot.
  */
-import { audioExtension, extensionOfType } from '../api/audio-format';
 import { AllTalkError, describeValue } from '../api/errors';
 import type { CacheEntry, CacheMeta } from './audio-cache';
 import type { AudioService } from './audio-service';
@@ -104,7 +103,8 @@ export async function planCache(req: CacheRequest): Promise<CachePlan | undefine
 /**
  * Keeps generated audio (a Buffer, or a file written already) as the plan's entry. Resolves the
  * entry, or undefined when it was not kept; `warn` is told why, unless it was simply too large.
- * When Node-RED must serve it, not keeping it is an error.
+ * When Node-RED must serve it, not keeping it is an error. Its type is taken from the bytes: what
+ * is not audio of a known type is never kept (nor served).
  */
 export async function keepAudio(
   plan: CachePlan,
@@ -133,8 +133,63 @@ export async function keepAudio(
   return entry;
 }
 
-/** The file extension an entry is stored and served under: the server file's own, else the one of its type. */
-export function extensionFor(contentType: string, url?: string): string {
-  const fromUrl = url ? audioExtension(url) : '';
-  return /^[a-z0-9]{1,8}$/.test(fromUrl) ? fromUrl : extensionOfType(contentType) ?? 'bin';
+/** A generation in progress that identical messages wait for, in their order of arrival. */
+interface Flight {
+  waiters: ((outcome: 'look' | 'lead') => void)[];
+}
+
+/** Generations in progress, per cache and entry id. */
+const flights = new WeakMap<object, Map<string, Flight>>();
+
+const NOTHING = () => undefined;
+
+/** What answerOrLead resolves for a message that does not use the cache (no need to await it). */
+export const NO_CACHE: { hit?: undefined; release: () => void } = Object.freeze({ release: NOTHING });
+
+/**
+ * Single flight: identical requests that meet share one generation. Looks in the cache (`answer`);
+ * on a miss while an identical message is generating the same entry, waits for that one to end:
+ * when it kept the audio, every waiter looks again; when it failed, the first waiter generates
+ * instead, the others wait for it (so they are answered in their order of arrival). Resolves the
+ * hit, or `release` for a message that generates the audio itself: it must call `release()` when
+ * it is done, always (after keeping the audio, or failing). `answer(known)` looks among the entries
+ * the cache knows only when `known` is true. A message that interrupts (`urgent`) looks there once
+ * and never waits: its interrupt must not wait on the disk.
+ */
+export async function answerOrLead<T>(
+  plan: CachePlan | undefined,
+  answer: (known: boolean) => Promise<T | undefined>,
+  urgent = false,
+): Promise<{ hit?: T; release: () => void }> {
+  if (!plan?.lookup) return { release: NOTHING };
+  const wait = !urgent;
+  for (;;) {
+    const hit = await answer(urgent);
+    if (hit) return { hit, release: NOTHING };
+    // Checked and taken in one turn of the event loop: two misses never both lead.
+    const byId = flights.get(plan.audio.cache) ?? new Map<string, Flight>();
+    flights.set(plan.audio.cache, byId);
+    const flight = byId.get(plan.id);
+    if (!flight || !wait) return { release: lead(plan, byId, { waiters: [] }) };
+    const outcome = await new Promise<'look' | 'lead'>((resolve) => flight.waiters.push(resolve));
+    if (outcome === 'lead') return { release: lead(plan, byId, flight) };
+  }
+}
+
+/** Makes this message the one generating `flight`; its release tells the waiters how it went. */
+function lead(plan: CachePlan, byId: Map<string, Flight>, flight: Flight): () => void {
+  byId.set(plan.id, flight);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const mine = byId.get(plan.id) === flight;
+    // Kept: everyone looks in the cache. Failed: the first in line generates, the rest wait for it.
+    if (flight.waiters.length && !plan.audio.cache.lookup(plan.id)) {
+      (flight.waiters.shift() as (o: 'lead') => void)('lead');
+      return;
+    }
+    if (mine) byId.delete(plan.id);
+    for (const waiter of flight.waiters.splice(0)) waiter('look');
+  };
 }

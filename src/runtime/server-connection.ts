@@ -161,12 +161,24 @@ export class ServerConnection extends EventEmitter {
   }
 
   private disabledReason: string | undefined;
+  /** How many checks read the settings and voices: a refresh sees whether its own did. */
+  private reads = 0;
 
-  /** Asks the server to reload its configuration (/api/reload_config), then pulls the cache again. */
+  /**
+   * Asks the server to reload its configuration (/api/reload_config), then pulls the cache again.
+   * Succeeds only when everything was read: a server that stopped answering meanwhile, or a reply cut
+   * short or malformed, is an error, not a success.
+   */
   async refresh(): Promise<string> {
     if (this.disabledReason) throw new AllTalkError('validation', this.disabledReason);
     const reply = await this.client.reloadConfig({ signal: this.lifetime });
+    const before = this.reads;
     await this.checkNow();
+    if (this.info.state !== 'ready' || this.reads === before) {
+      const kind = this.info.state === 'busy' ? 'busy' : 'offline';
+      throw new AllTalkError(kind, `AllTalk at ${this.origin} reloaded its configuration, but its settings and voices could not be read again: ` +
+        `${this.info.reason ?? `it is ${this.info.state}`}.`, { server: this.origin });
+    }
     return reply;
   }
 
@@ -338,6 +350,7 @@ export class ServerConnection extends EventEmitter {
       // Everything is read on every check (four small calls): a restart that brought new voices
       // between two health checks is noticed too.
       this.data = { ...(await readServerData(this.client, { signal, retries: 0 })), updatedAt: Date.now() };
+      this.reads++;
       this.emit('cache', this.data);
       this.setState('ready');
     } catch (err) {

@@ -85,6 +85,8 @@ export class WavPartsFile extends WavParts {
     readonly file: string,
     maxBytes: number,
     totalParts: number,
+    /** Missing folders are made (the node's "create folders"). */
+    private readonly createFolders: boolean,
   ) {
     super(maxBytes, totalParts);
     this.tmp = temporaryName(file);
@@ -93,7 +95,7 @@ export class WavPartsFile extends WavParts {
   protected async append(data: Buffer): Promise<void> {
     try {
       if (!this.handle) {
-        await fsp.mkdir(path.dirname(this.file), { recursive: true });
+        if (this.createFolders) await fsp.mkdir(path.dirname(this.file), { recursive: true });
         this.handle = await fsp.open(this.tmp, 'w');
         await this.handle.write(Buffer.alloc(HEADER_BYTES), 0, HEADER_BYTES, 0);
       }

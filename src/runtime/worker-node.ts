@@ -6,6 +6,7 @@ import type { Node, NodeAPI } from 'node-red';
 import type { Cancellation } from '../api/cancellation';
 import { AllTalkError } from '../api/errors';
 import type { AudioService } from './audio-service';
+import type { FilePolicy } from './file-policy';
 import type { ServerConnection } from './server-connection';
 
 interface ConfigNodeLike {
@@ -43,4 +44,17 @@ export function closeWorker(node: Node, lifetime: Cancellation, badge: { close()
     badge.close();
     done();
   });
+}
+
+/** Where the node may write files: Node-RED's settings and the node's "create folders" (default off). */
+export function filePolicy(RED: NodeAPI, def: { createFolders?: unknown }): FilePolicy {
+  const settings = RED.settings as { fileWorkingDirectory?: unknown; userDir?: unknown; settingsFile?: unknown; flowFile?: unknown };
+  const text = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+  return {
+    workingDirectory: text(settings.fileWorkingDirectory),
+    userDir: text(settings.userDir),
+    settingsFile: text(settings.settingsFile),
+    flowFile: text(settings.flowFile),
+    createFolders: def.createFolders === true || def.createFolders === 'true',
+  };
 }

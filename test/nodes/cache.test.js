@@ -205,7 +205,7 @@ describe('the audio cache in the nodes', function () {
 
   it('alltalk-tts file output: a hit writes the cached audio to the file', async function () {
     const out = path.join(userDir, 'out');
-    await helper.load(nodes, flow(sim, { tts: { output: 'file', filePath: `${out}/` } }));
+    await helper.load(nodes, flow(sim, { tts: { output: 'file', filePath: `${out}/`, createFolders: true } }));
     await ready(sim);
     const first = await run(msg({ payload: 'Rain is coming.' }));
     fs.rmSync(first.msg.payload);

@@ -23,10 +23,10 @@ const MAX_STALLED_BATCHES = 5;
  */
 const FUZZED = [
   { type: 'alltalk-status', props: { interval: 0, onlyChanges: false } },
-  { type: 'alltalk-tts', props: { property: 'payload', propertyType: 'msg', maxCharacters: 2000, splitLongText: false, output: '', filePath: '' } },
-  { type: 'alltalk-tts', variant: 'split', props: { property: 'payload', propertyType: 'msg', maxCharacters: 150, maxTotalCharacters: 3000, splitLongText: true, output: '', filePath: '' } },
-  { type: 'alltalk-stream', props: { property: 'payload', propertyType: 'msg', voice: 'female_01.wav', language: 'en', output: '', maxCharacters: 2000 } },
-  { type: 'alltalk-openai', props: { property: 'payload', propertyType: 'msg', voice: 'alloy', format: '', model: 'tts-1', output: '' } },
+  { type: 'alltalk-tts', props: { property: 'payload', propertyType: 'msg', maxCharacters: 2000, splitLongText: false, output: 'msg', filePath: '', createFolders: true } },
+  { type: 'alltalk-tts', variant: 'split', props: { property: 'payload', propertyType: 'msg', maxCharacters: 150, maxTotalCharacters: 3000, splitLongText: true, output: 'msg', filePath: '', createFolders: true } },
+  { type: 'alltalk-stream', props: { property: 'payload', propertyType: 'msg', voice: 'female_01.wav', language: 'en', output: 'msg', maxCharacters: 2000, createFolders: true } },
+  { type: 'alltalk-openai', props: { property: 'payload', propertyType: 'msg', voice: 'alloy', format: '', model: 'tts-1', output: 'msg', createFolders: true } },
   { type: 'alltalk-control', props: { command: '', keepModel: true } },
 ];
 const isBuilt = (type) => fs.existsSync(path.join(__dirname, '..', '..', 'nodes', `${type}.js`));

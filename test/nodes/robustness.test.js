@@ -168,7 +168,7 @@ describe('robustness of the nodes', function () {
     it("a relative path starts in Node-RED's fileWorkingDirectory", async function () {
       sim = await startSim();
       helper.settings({ fileWorkingDirectory: dir });
-      await helper.load(nodes, flow(sim, { output: 'file', filePath: 'announcements/door.wav' }));
+      await helper.load(nodes, flow(sim, { output: 'file', filePath: 'announcements/door.wav', createFolders: true }));
       await ready(sim);
       const r = await end('tts', { _msgid: id(), payload: 'Someone is at the door.' });
       assert.equal(r.ended[0], undefined);

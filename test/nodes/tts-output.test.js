@@ -121,7 +121,7 @@ describe('alltalk-tts', function () {
       sim = await startSim();
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alltalk-tts-'));
       const target = path.join(dir, 'a', 'b', 'doorbell.wav');
-      await helper.load(nodes, ttsFlow(sim, { output: 'file', filePath: target }));
+      await helper.load(nodes, ttsFlow(sim, { output: 'file', filePath: target, createFolders: true }));
       await ready(sim);
       const r = await run(msg({ payload: 'Someone is at the door.' }));
       assert.ok(r.msg, r.error && r.error.message);
@@ -133,7 +133,7 @@ describe('alltalk-tts', function () {
       assert.deepEqual(fs.readdirSync(path.dirname(target)), ['doorbell.wav'], 'no temporary file left');
       // A folder from msg.filename receives the server's file name.
       await helper.unload();
-      await helper.load(nodes, ttsFlow(sim, { output: 'file' }));
+      await helper.load(nodes, ttsFlow(sim, { output: 'file', createFolders: true }));
       await ready(sim);
       const r2 = await run(msg({ payload: 'Again.', filename: `${dir}/drop/` }));
       assert.ok(r2.msg, r2.error && r2.error.message);

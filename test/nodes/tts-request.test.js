@@ -91,7 +91,7 @@ describe('alltalk-tts', function () {
       ['a field the engine cannot use (pitch on XTTS)', { payload: 'x', alltalk: { pitch: 2 } }, /pitch cannot be used.*pitch_capable is false/],
       ['a bad boolean', { payload: 'x', alltalk: { autoplay: 'sometimes' } }, /autoplay/],
       ['an unknown output mode', { payload: 'x', alltalk: { output: 'speaker' } }, /buffer, url or file/],
-      ['file output without a path', { payload: 'x', alltalk: { output: 'file' } }, /needs a path/],
+      ['file output asked for by a message when the dialog does not allow it', { payload: 'x', alltalk: { output: 'file' } }, /"file" is not taken/],
     ];
     for (const [what, props, pattern] of bad) {
       it(`refuses ${what}, names it, and sends nothing`, async function () {

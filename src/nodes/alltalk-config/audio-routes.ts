@@ -5,12 +5,28 @@
  *   (speakers seek) and conditional requests;
  * - live-<token>.wav: a stream that starts now and is passed on as it arrives (once).
  * Anything else is 404: only audio this package generated, only by its unguessable name, never a
- * listing or a path of the request's choosing.
+ * listing or a path of the request's choosing. Every answer is audio or plain text, never a page:
+ * it carries `X-Content-Type-Options: nosniff` and `Content-Security-Policy: sandbox` (these routes
+ * share the editor's origin, so nothing they serve may run there), and audio comes inline with a
+ * safe file name.
  */
 import type { NodeAPI } from 'node-red';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isAudioType } from '../../api/audio-format';
 import type { CacheEntry } from '../../runtime/audio-cache';
 import { AUDIO_ROUTE, type AudioService, ENTRY_NAME, LIVE_NAME } from '../../runtime/audio-service';
+
+/** The headers every answer of a route on Node-RED's origin that hands out audio carries. */
+export const NOT_A_PAGE: Readonly<Record<string, string>> = {
+  'X-Content-Type-Options': 'nosniff',
+  'Content-Security-Policy': 'sandbox',
+};
+
+/** Sets NOT_A_PAGE and, for audio, an inline disposition with `fileName` (made of [A-Za-z0-9._-] only). */
+export function markNotAPage(res: ServerResponse, fileName?: string): void {
+  for (const [name, value] of Object.entries(NOT_A_PAGE)) res.setHeader(name, value);
+  if (fileName) res.setHeader('Content-Disposition', `inline; filename="${fileName.replace(/[^A-Za-z0-9._-]/g, '_')}"`);
+}
 
 interface ExpressRequest extends IncomingMessage {
   params: Record<string, string>;
@@ -41,6 +57,7 @@ export function registerAudioRoutes(RED: NodeAPI, audioOf: (configId: string) =>
   // Express answers HEAD with the GET route (without a body).
   app.get(`/${AUDIO_ROUTE}/:config/:name`, (req, res) => {
     try {
+      markNotAPage(res);
       route(req, res);
     } catch {
       // Never an exception out of a speaker's request: it is simply not there.
@@ -57,17 +74,20 @@ export function registerAudioRoutes(RED: NodeAPI, audioOf: (configId: string) =>
       if (req.method === 'HEAD') {
         // A look does not use the URL up.
         if (!service.hasLive(live[1])) return notFound(res);
+        markNotAPage(res, name);
         res.writeHead(200, { 'Content-Type': 'audio/wav', 'Cache-Control': 'no-store', 'Accept-Ranges': 'none' }).end();
         return;
       }
       const stream = service.takeLive(live[1]);
       if (!stream) return notFound(res);
+      markNotAPage(res, name);
       return stream.start(req, res);
     }
     const m = ENTRY_NAME.exec(name);
     if (!m) return notFound(res);
     service.cache.file(m[1]).then((found) => {
-      if (!found || found.entry.ext !== m[2]) return notFound(res);
+      // Only audio of a type the package knows is ever served (the cache keeps nothing else).
+      if (!found || found.entry.ext !== m[2] || !isAudioType(found.entry.contentType, found.entry.ext)) return notFound(res);
       serveFile(found, res);
     }).catch(() => notFound(res));
   }
@@ -75,6 +95,7 @@ export function registerAudioRoutes(RED: NodeAPI, audioOf: (configId: string) =>
   /** A cached file, with validators of the entry, ranges and conditional requests. */
   function serveFile(found: { entry: CacheEntry; path: string }, res: ExpressResponse): void {
     const { entry } = found;
+    markNotAPage(res, `${entry.id}.${entry.ext}`);
     res.set('Content-Type', entry.contentType);
     res.set('Cache-Control', `private, max-age=${CACHED_FOR_S}`);
     // Validators of the entry, not of the file (whose time records its last use), so that

@@ -22,6 +22,11 @@ export interface AllTalkConfigDef extends NodeDef {
   /** The audio cache's size limit in MB (default 200; 0 = no cache) and age limit in days (default 30; 0 = none). */
   cacheMaxMb?: string | number;
   cacheMaxDays?: string | number;
+  /**
+   * The audio cache's folder ('' = a folder of this configuration's own under the user directory);
+   * relative to the user directory. Configurations (or Node-RED processes) naming one folder share it.
+   */
+  cacheFolder?: string;
 }
 
 export interface AllTalkConfigCredentials {

@@ -20,7 +20,7 @@ import {
   num,
 } from './config-options';
 import { createAudioService } from './audio-setup';
-import { registerAudioRoutes } from './audio-routes';
+import { markNotAPage, registerAudioRoutes } from './audio-routes';
 
 /** What the editor gets for a server: state, settings and voice lists (placeholders hidden). */
 function describe(connection: ServerConnection, audio?: AudioService) {
@@ -65,7 +65,7 @@ export = function register(RED: NodeAPI): void {
     }
     node.server = { protocol: options.protocol, host: options.host, port: options.port };
     node.connection = connection;
-    const { audio, temporary } = createAudioService(RED, node.id, def);
+    const { audio, removable, temporary, release } = createAudioService(RED, node.id, def);
     node.audio = audio;
     if (audio.problem) node.error(audio.problem);
     void audio.cache.ready.then(() => {
@@ -84,8 +84,10 @@ export = function register(RED: NodeAPI): void {
     connection.start();
 
     node.on('close', (removed: boolean, done: () => void) => {
-      // A deleted configuration takes its cached audio with it; a redeployed one keeps it.
-      Promise.all([connection.close(), audio.close(removed || temporary)]).then(() => done(), () => done());
+      // A deleted configuration takes its own cached audio with it (never a folder chosen in the
+      // dialog, which others may share); a redeployed one keeps it.
+      release();
+      Promise.all([connection.close(), audio.close((removed && removable) || temporary)]).then(() => done(), () => done());
     });
   }
 
@@ -208,7 +210,10 @@ function registerAdminRoutes(RED: NodeAPI): void {
     };
     (deployed && client === deployed.connection.client ? deployed.connection.runGeneration(() => work()) : work()).then(
       (audio) => {
-        res.set('content-type', audio.contentType.startsWith('audio/') ? audio.contentType : 'audio/wav');
+        // The type is what the bytes are (fetchAudio refuses anything that is not audio), never the server's
+        // header; and the editor's own origin never gets a page from it.
+        markNotAPage(res, `preview.${audio.ext}`);
+        res.set('content-type', audio.contentType);
         res.set('cache-control', 'no-store');
         res.send(audio.data);
       },

@@ -13,9 +13,12 @@ import { checkWritable, handleInput, messageView, nodeLifetime, safeText, writeO
 import { NodeBadge } from '../../runtime/node-badge';
 import { nodeLabel, queueTurn, readQueueOptions } from '../../runtime/queue-options';
 import { readInput, wholeNumber } from '../../runtime/node-properties';
-import { closeWorker, requireConnection, serverAudio, serverConnection } from '../../runtime/worker-node';
-import { keepAudio, planCache } from '../../runtime/cached-audio';
-import { type OpenAiDialog, planSpeech } from './openai-options';
+import { closeWorker, filePolicy, requireConnection, serverAudio, serverConnection } from '../../runtime/worker-node';
+import { answerOrLead, keepAudio, NO_CACHE, planCache } from '../../runtime/cached-audio';
+import type { CacheEntry } from '../../runtime/audio-cache';
+import type { CancelSignal } from '../../api/cancellation';
+import type { ServerConnection } from '../../runtime/server-connection';
+import { type OpenAiDialog, planSpeech, type SpeechPlan } from './openai-options';
 
 interface OpenAiDef extends NodeDef {
   server: string;
@@ -27,6 +30,8 @@ interface OpenAiDef extends NodeDef {
   model: string;
   output: string;
   filePath: string;
+  /** Output file: missing folders are made (default off). */
+  createFolders?: boolean | string;
   splitLongText: boolean | string;
   maxTotalCharacters?: string | number;
   /** Answer repeated requests from the server's audio cache (default on). */
@@ -53,7 +58,7 @@ export = function register(RED: NodeAPI): void {
       maxTotal: wholeNumber(def.maxTotalCharacters, DEFAULT_MAX_TOTAL_CHARACTERS),
     };
     const dialog: OpenAiDialog = { voice: def.voice, format: def.format, speed: def.speed, model: def.model, output: def.output, filePath: def.filePath };
-    const workingDirectory = (RED.settings as { fileWorkingDirectory?: string }).fileWorkingDirectory;
+    const files = filePolicy(RED, def);
 
     handleInput(node, async (msg, send) => {
       const received = Date.now();
@@ -67,48 +72,43 @@ export = function register(RED: NodeAPI): void {
       // A URL needs Node-RED to serve the audio: refused before sending when it cannot.
       if (plan.output === 'url') audioService?.requireServing('Output "url" of alltalk-openai');
       checkWritable(msg, plan.output === 'file' ? [...OUTPUT_KEYS, 'filename'] : plan.output === 'url' ? [...OUTPUT_KEYS, 'url'] : OUTPUT_KEYS, 'alltalk-openai');
-      const target = plan.output === 'file' ? await prepareTarget(plan.filePath as string, workingDirectory) : undefined;
+      const target = plan.output === 'file' ? await prepareTarget(plan.filePath as string, files) : undefined;
 
       // 2. The cache: a hit answers without calling AllTalk.
       const cachePlan = await planCache({
         audio: audioService, connection, node: 'alltalk-openai', sound: { requests: plan.requests, format: plan.format },
         enabled: useCache, alltalk: view.alltalk, serve: plan.output === 'url',
       });
-      const found = cachePlan?.lookup ? await cachePlan.audio.cache.read(cachePlan.id) : undefined;
-      // An interrupt clears the server's queue now (also when the answer comes from the cache), and
-      // nothing is awaited between it and this message's place in the queue.
-      const turn = queueTurn(connection, queue, nodeLabel(node));
-
-      // 3. Or generate every part in the server's queue, in order.
+      // Identical messages at the same moment share one generation (an interrupter never waits).
+      const { hit: found, release } = cachePlan?.lookup
+        ? await answerOrLead(cachePlan, (known) => cachePlan.audio.cache.read(cachePlan.id, known), queue.interrupt)
+        : NO_CACHE;
       let startedAt = received;
       let audio: Buffer;
-      if (found) {
-        audio = found.data;
-      } else {
-        const job = badge.job();
-        try {
-          audio = await connection.runGeneration(async (signal) => {
-            startedAt = Date.now();
-            const parts: Buffer[] = [];
-            let bytes = 0;
-            for (const request of plan.requests) {
-              const reply = await connection.client.openaiSpeech(request, { signal });
-              const part = plan.format === 'pcm' ? toPcm(reply.audio) : reply.audio;
-              bytes += part.length;
-              if (bytes > connection.client.maxAudioBytes) {
-                throw new AllTalkError('too-large', `The speech makes more than ${megabytes(connection.client.maxAudioBytes)} of audio ` +
-                  '(the "Max audio size" of the server configuration). Shorten the text, or raise the limit.');
-              }
-              parts.push(part);
-            }
-            return joinParts(plan.format, parts);
-          }, { signal: lifetime, onPosition: (p) => job.onPosition(p), ...turn });
-        } finally {
-          job.finish();
+      let entry: CacheEntry | undefined;
+      try {
+        // An interrupt clears the server's queue now (also when the answer comes from the cache), and
+        // nothing is awaited between it and this message's place in the queue.
+        const turn = queueTurn(connection, queue, nodeLabel(node));
+        // 3. Or generate every part in the server's queue, in order, and keep the audio.
+        if (found) {
+          audio = found.data;
+        } else {
+          const job = badge.job();
+          try {
+            audio = await connection.runGeneration(async (signal) => {
+              startedAt = Date.now();
+              return speak(connection, plan, signal);
+            }, { signal: lifetime, onPosition: (p) => job.onPosition(p), ...turn });
+          } finally {
+            job.finish();
+          }
         }
+        entry = found?.entry ?? (cachePlan ? await keepAudio(cachePlan, { pcm: plan.format === 'pcm' }, audio, (t) => node.warn(t)) : undefined);
+      } finally {
+        release();
       }
       const contentType = OPENAI_CONTENT_TYPES[plan.format];
-      const entry = found?.entry ?? (cachePlan ? await keepAudio(cachePlan, { contentType, ext: plan.format }, audio, (t) => node.warn(t)) : undefined);
 
       // 4. The output: the incoming message, enriched.
       const out: Record<string, unknown> = {
@@ -142,6 +142,23 @@ export = function register(RED: NodeAPI): void {
 
   RED.nodes.registerType('alltalk-openai', AllTalkOpenAi as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
 };
+
+/** Every part of the speech from the server, joined into one file of the plan's format. */
+async function speak(connection: ServerConnection, plan: SpeechPlan, signal: CancelSignal): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let bytes = 0;
+  for (const request of plan.requests) {
+    const reply = await connection.client.openaiSpeech(request, { signal });
+    const part = plan.format === 'pcm' ? toPcm(reply.audio) : reply.audio;
+    bytes += part.length;
+    if (bytes > connection.client.maxAudioBytes) {
+      throw new AllTalkError('too-large', `The speech makes more than ${megabytes(connection.client.maxAudioBytes)} of audio ` +
+        '(the "Max audio size" of the server configuration). Shorten the text, or raise the limit.');
+    }
+    parts.push(part);
+  }
+  return joinParts(plan.format, parts);
+}
 
 /** OpenAI's pcm from the WAV the server sent. */
 function toPcm(wav: Buffer): Buffer {

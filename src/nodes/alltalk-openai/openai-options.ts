@@ -4,6 +4,7 @@
  * alltalk-tts: a value set in the dialog wins; a blank field takes msg.alltalk.<field>, then the
  * short form (msg.voice, msg.format, msg.speed).
  */
+import { chooseOutput } from '../../runtime/output-choice';
 import { AllTalkError, describeValue } from '../../api/errors';
 import { JOINABLE_FORMATS, OPENAI_NODE_FORMATS, type OpenAiNodeFormat } from '../../api/openai-audio';
 import { OPENAI_MAX_CHARACTERS, OPENAI_SPEED, OPENAI_VOICES } from '../../api/rules';
@@ -73,11 +74,7 @@ export function planSpeech(dialog: OpenAiDialog, view: Record<string, unknown>, 
   const modelRaw = first(dialog.model, a.model) ?? 'tts-1';
   if (typeof modelRaw !== 'string') throw refuse('model', modelRaw, `The model is ${describeValue(modelRaw)}: it must be a name such as tts-1.`, 'a name');
 
-  const outputRaw = first(dialog.output, a.output) ?? 'buffer';
-  const output = (typeof outputRaw === 'string' ? outputRaw.trim().toLowerCase() : '') as SpeechOutput;
-  if (output !== 'buffer' && output !== 'file' && output !== 'url') {
-    throw refuse('output', outputRaw, `msg.alltalk.output is ${describeValue(outputRaw)}: it must be buffer, file or url.`, 'buffer, file or url');
-  }
+  const output = chooseOutput<SpeechOutput>(dialog.output, a.output, ['buffer', 'file', 'url'], 'buffer');
   let filePath: string | undefined;
   if (output === 'file') {
     const f = first(dialog.filePath, view.filename);

@@ -16,7 +16,7 @@ import { checkWritable, handleInput, messageView, nodeLifetime, readMessage, saf
 import { NodeBadge, STREAMING_TEXT, streamingText, WAITING_TEXT } from '../../runtime/node-badge';
 import { nodeLabel, queueTurn, readQueueOptions } from '../../runtime/queue-options';
 import { readInput, wholeNumber } from '../../runtime/node-properties';
-import { closeWorker, requireConnection, serverAudio, serverConnection } from '../../runtime/worker-node';
+import { closeWorker, filePolicy, requireConnection, serverAudio, serverConnection } from '../../runtime/worker-node';
 import { LiveSink } from './live-sink';
 import { CacheTee, cachedWav, replay } from './stream-cache';
 import { isStopMessage, planStream, type StreamDialog } from './stream-options';
@@ -31,6 +31,8 @@ interface StreamDef extends NodeDef {
   language: string;
   output: string;
   filePath: string;
+  /** Output file: missing folders are made (default off). */
+  createFolders?: boolean | string;
   maxCharacters: string | number;
   splitLongText: boolean | string;
   maxTotalCharacters?: string | number;
@@ -63,7 +65,7 @@ export = function register(RED: NodeAPI): void {
       split: def.splitLongText === true || def.splitLongText === 'true',
     };
     const dialog: StreamDialog = { voice: def.voice, language: def.language, output: def.output, filePath: def.filePath };
-    const workingDirectory = (RED.settings as { fileWorkingDirectory?: string }).fileWorkingDirectory;
+    const files = filePolicy(RED, def);
 
     /**
      * Ends this node's streams at once (and its URLs nobody fetched yet); returns how many were
@@ -107,7 +109,7 @@ export = function register(RED: NodeAPI): void {
       if (plan.output === 'url') audio?.requireServing('Output "url" of alltalk-stream');
       const keys = plan.output === 'file' ? [...OUTPUT_KEYS, 'filename'] : plan.output === 'url' ? [...OUTPUT_KEYS, 'url'] : OUTPUT_KEYS;
       if (plan.output !== 'chunks') checkWritable(msg, keys, 'alltalk-stream');
-      const target = plan.output === 'file' ? await prepareTarget(plan.filePath as string, workingDirectory) : undefined;
+      const target = plan.output === 'file' ? await prepareTarget(plan.filePath as string, files) : undefined;
       const base = plan.output === 'chunks' ? readMessage(() => copyOf(msg)) : undefined;
       const request = plan.requests.length === 1 ? plan.requests[0] : plan.requests;
 
@@ -153,7 +155,7 @@ export = function register(RED: NodeAPI): void {
       const maxBytes = connection.client.maxAudioBytes;
       const sink = plan.output === 'chunks'
         ? new ChunkSink((m) => send(m), base as Record<string, unknown>, RED.util.generateId(), maxBytes)
-        : plan.output === 'buffer' ? new BufferSink(maxBytes) : new FileSink(targetFile(target as FileTarget, 'alltalk_stream.wav'), maxBytes);
+        : plan.output === 'buffer' ? new BufferSink(maxBytes) : new FileSink(targetFile(target as FileTarget, 'alltalk_stream.wav'), maxBytes, (target as FileTarget).createFolders);
       let outcome: { result: StreamResult; startedAt: number };
       if (hit && wav) {
         try {
@@ -200,7 +202,7 @@ export = function register(RED: NodeAPI): void {
         const unlink = job.cancel.follow(lifetime);
         jobs.add(job);
         const tracker = badge.job();
-        const tee = keep?.lookup ? new CacheTee(into, keep.audio.cache.writer(keep.id, { contentType: 'audio/wav', ext: 'wav' })) : undefined;
+        const tee = keep?.lookup ? new CacheTee(into, keep.audio.cache.writer(keep.id, {})) : undefined;
         const live = into instanceof LiveSink ? into : undefined;
         // A speaker that hangs up ends its stream, as a stop would.
         const hangUp = () => {

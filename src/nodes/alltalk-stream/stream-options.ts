@@ -7,6 +7,7 @@
 import { AllTalkError, describeValue } from '../../api/errors';
 import type { StreamParams } from '../../api/types';
 import { codePoints, validateStreamParams, validateText, type ValidationContext } from '../../api/validation';
+import { chooseOutput } from '../../runtime/output-choice';
 import { splitText } from '../../runtime/text-splitter';
 
 export type StreamOutput = 'chunks' | 'buffer' | 'file' | 'url';
@@ -48,12 +49,7 @@ export function isStopMessage(msg: Record<string, unknown>): boolean {
 /** Resolves and checks everything for one message; nothing is sent when this throws. */
 export function planStream(dialog: StreamDialog, msg: Record<string, unknown>, raw: unknown, limits: StreamLimits, ctx: ValidationContext): StreamPlan {
   const a = msg.alltalk && typeof msg.alltalk === 'object' && !Array.isArray(msg.alltalk) ? (msg.alltalk as Record<string, unknown>) : {};
-  const outputRaw = first(dialog.output, a.output) ?? 'chunks';
-  const output = (typeof outputRaw === 'string' ? outputRaw.trim().toLowerCase() : '') as StreamOutput;
-  if (!STREAM_OUTPUTS.includes(output)) {
-    throw new AllTalkError('validation', `msg.alltalk.output is ${describeValue(outputRaw)}: it must be chunks, buffer, file or url. Nothing was sent to AllTalk.`,
-      { field: 'output', value: outputRaw, allowed: 'chunks, buffer, file or url' });
-  }
+  const output = chooseOutput(dialog.output, a.output, STREAM_OUTPUTS, 'chunks');
   const voice = first(dialog.voice, a.voice, a.character_voice_gen, msg.voice);
   if (voice === undefined) {
     throw new AllTalkError('validation', 'No voice to stream with: choose one in the node, or send msg.voice (or msg.alltalk.voice). ' +

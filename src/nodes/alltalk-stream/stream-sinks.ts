@@ -132,6 +132,8 @@ export class FileSink implements StreamSink {
   constructor(
     readonly file: string,
     private readonly maxBytes: number,
+    /** Missing folders are made (the node's "create folders"). */
+    private readonly createFolders: boolean,
   ) {
     this.tmp = temporaryName(file);
   }
@@ -157,7 +159,7 @@ export class FileSink implements StreamSink {
   private open(): Promise<void> {
     this.opening ??= (async () => {
       try {
-        await fsp.mkdir(path.dirname(this.file), { recursive: true });
+        if (this.createFolders) await fsp.mkdir(path.dirname(this.file), { recursive: true });
       } catch (err) {
         throw fileError(this.file, err);
       }

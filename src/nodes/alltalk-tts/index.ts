@@ -16,10 +16,10 @@ import type { ServerConnection } from '../../runtime/server-connection';
 import { splitText } from '../../runtime/text-splitter';
 import { WavPartsBuffer, WavPartsFile } from '../../runtime/wav-parts';
 import { readInput, wholeNumber } from '../../runtime/node-properties';
-import { closeWorker, requireConnection, serverAudio, serverConnection } from '../../runtime/worker-node';
+import { closeWorker, filePolicy, requireConnection, serverAudio, serverConnection } from '../../runtime/worker-node';
 import { type OutputMode, resolveRequest, type TtsDialog } from './tts-options';
 import { defaultName, type OutputFacts, outputOf, type Part, soundOf, summarize, summaryFrom } from './tts-result';
-import { type CachePlan, extensionFor, keepAudio, planCache } from '../../runtime/cached-audio';
+import { answerOrLead, type CachePlan, keepAudio, NO_CACHE, planCache } from '../../runtime/cached-audio';
 
 interface TtsDef extends NodeDef, Partial<Record<TtsGenerateField, string>> {
   server: string;
@@ -31,6 +31,8 @@ interface TtsDef extends NodeDef, Partial<Record<TtsGenerateField, string>> {
   maxTotalCharacters?: string | number;
   output: string;
   filePath: string;
+  /** Output file: missing folders are made (default off). */
+  createFolders?: boolean | string;
   /** Answer repeated requests from the server's audio cache (default on). */
   cache?: boolean | string;
 }
@@ -56,11 +58,12 @@ export = function register(RED: NodeAPI): void {
     const maxTotal = Math.max(maxCharacters, wholeNumber(def.maxTotalCharacters, DEFAULT_MAX_TOTAL_CHARACTERS));
     const split = def.splitLongText === true || (def.splitLongText as unknown) === 'true';
     const dialog: TtsDialog = { ...def };
-    const workingDirectory = (RED.settings as { fileWorkingDirectory?: string }).fileWorkingDirectory;
+    const files = filePolicy(RED, def);
 
     handleInput(node, async (msg, send) => {
       const received = Date.now();
       requireConnection(connection);
+      const server: ServerConnection = connection;
 
       // 1. Resolve and check everything before anything is sent.
       const raw = (await readInput(RED, node, def.property, def.propertyType, msg)).value;
@@ -68,7 +71,7 @@ export = function register(RED: NodeAPI): void {
       const { forms, output, filePath } = prepare(connection, dialog, view, raw, { maxCharacters, maxTotal, split, serving: audio?.serving === true });
       const queue = readQueueOptions(msg);
       checkWritable(msg, output === 'file' ? [...OUTPUT_KEYS, 'filename'] : OUTPUT_KEYS, 'alltalk-tts');
-      const target = output === 'file' ? await prepareTarget(filePath as string, workingDirectory) : undefined;
+      const target = output === 'file' ? await prepareTarget(filePath as string, files) : undefined;
 
       // 2. The cache: a hit answers without calling AllTalk.
       const serve = output === 'url' && audio?.serving === true;
@@ -77,43 +80,47 @@ export = function register(RED: NodeAPI): void {
         // Playing on the AllTalk machine needs AllTalk; AllTalk's own URL needs its file.
         bypass: forms[0].autoplay === 'true' || (output === 'url' && !serve),
       });
-      const hit = plan?.lookup ? await answerFromCache(plan, forms, output, target) : undefined;
-      // An interrupt clears the server's queue now (also when the answer comes from the cache), and
-      // nothing is awaited between it and this message's place in the queue.
-      const turn = queueTurn(connection, queue, nodeLabel(node));
-      if (hit) {
-        writeOutput(msg, outputOf(hit));
-        badge.done(Date.now() - received);
-        send(msg);
-        return;
-      }
-
-      // 3. Generate (and download) in the server's queue, and keep the audio.
-      const job = badge.job();
+      // Identical messages at the same moment share one generation (an interrupter never waits).
+      const { hit, release } = plan?.lookup
+        ? await answerOrLead(plan, (known) => answerFromCache(plan, forms, output, target, known), queue.interrupt)
+        : NO_CACHE;
       let facts: OutputFacts;
       try {
-        let startedAt = 0;
-        const timing = { generationMs: 0, downloadMs: 0 };
-        // Served by Node-RED: the audio is fetched to be kept, and the URL given is Node-RED's.
-        const fetchAs: OutputMode = serve ? 'buffer' : output;
-        const result = await connection.runGeneration(async (signal) => {
-          startedAt = Date.now();
-          return generate(connection, forms, fetchAs, target, signal, timing);
-        }, { signal: lifetime, onPosition: (p) => job.onPosition(p), ...turn });
-        const summary = summarize(result.parts);
-        facts = { forms, output, summary, audio: result.audio, written: result.written, bytes: result.bytes,
-          timing: { queuedMs: startedAt - received, ...timing }, cached: plan?.lookup ? false : undefined };
-        if (plan && (result.audio || result.written)) {
-          const meta = { contentType: summary.contentType, ext: extensionFor(summary.contentType, summary.urls[0]), extra: { summary } };
-          const entry = await keepAudio(plan, meta, result.audio ?? { file: result.written as string }, (t) => node.warn(t));
-          if (serve && entry) facts.servedUrl = plan.audio.urlFor(entry);
-        }
+        // An interrupt clears the server's queue now (also when the answer comes from the cache), and
+        // nothing is awaited between it and this message's place in the queue.
+        const turn = queueTurn(connection, queue, nodeLabel(node));
+        facts = hit ?? await generateAndKeep(turn);
       } finally {
-        job.finish();
+        release();
       }
       writeOutput(msg, outputOf(facts));
       badge.done(Date.now() - received);
       send(msg);
+
+      // 3. Generate (and download) in the server's queue, and keep the audio.
+      async function generateAndKeep(turn: ReturnType<typeof queueTurn>): Promise<OutputFacts> {
+        const job = badge.job();
+        try {
+          let startedAt = 0;
+          const timing = { generationMs: 0, downloadMs: 0 };
+          // Served by Node-RED: the audio is fetched to be kept, and the URL given is Node-RED's.
+          const fetchAs: OutputMode = serve ? 'buffer' : output;
+          const result = await server.runGeneration(async (signal) => {
+            startedAt = Date.now();
+            return generate(server, forms, fetchAs, target, signal, timing);
+          }, { signal: lifetime, onPosition: (p) => job.onPosition(p), ...turn });
+          const summary = summarize(result.parts);
+          const made: OutputFacts = { forms, output, summary, audio: result.audio, written: result.written, bytes: result.bytes,
+            timing: { queuedMs: startedAt - received, ...timing }, cached: plan?.lookup ? false : undefined };
+          if (plan && (result.audio || result.written)) {
+            const entry = await keepAudio(plan, { extra: { summary } }, result.audio ?? { file: result.written as string }, (t) => node.warn(t));
+            if (serve && entry) made.servedUrl = plan.audio.urlFor(entry);
+          }
+          return made;
+        } finally {
+          job.finish();
+        }
+      }
     }, (err) => badge.error(isAllTalkError(err) ? err.shortReason : safeText(err.message) || 'failed'));
 
     closeWorker(node, lifetime, badge);
@@ -193,14 +200,14 @@ async function generate(
       const t1 = Date.now();
       const audio = await client.fetchAudio(result.output_file_url, { signal });
       timing.downloadMs += Date.now() - t1;
-      part.contentType = contentTypeFor(result.output_file_url, audio.contentType);
+      part.contentType = audio.contentType;
       if (forms.length === 1) {
         single = audio.data;
         break;
       }
       if (part.contentType !== 'audio/wav') throw notJoinable(forms.length, part.contentType);
       joined ??= target
-        ? new WavPartsFile(targetFile(target, defaultName(result.url)), client.maxAudioBytes, forms.length)
+        ? new WavPartsFile(targetFile(target, defaultName(result.url)), client.maxAudioBytes, forms.length, target.createFolders)
         : new WavPartsBuffer(client.maxAudioBytes, forms.length);
       await joined.add(audio.data);
     }
@@ -232,15 +239,16 @@ function tooLong(length: number, max: number): AllTalkError {
 
 
 /** The output from the cache, or undefined (a miss: the file is gone or not whole, or was kept by an older version). */
-async function answerFromCache(plan: CachePlan, forms: FormFields[], output: OutputMode, target: FileTarget | undefined): Promise<OutputFacts | undefined> {
+async function answerFromCache(plan: CachePlan, forms: FormFields[], output: OutputMode, target: FileTarget | undefined, known: boolean):
+Promise<OutputFacts | undefined> {
   const timing = { queuedMs: 0, generationMs: 0, downloadMs: 0 };
   if (output === 'url') {
-    const found = await plan.audio.cache.file(plan.id);
+    const found = await plan.audio.cache.file(plan.id, known);
     const summary = summaryFrom(found?.entry.extra);
     if (!found || !summary) return undefined;
     return { forms, output, summary, bytes: found.entry.bytes, timing, servedUrl: plan.audio.urlFor(found.entry), cached: true };
   }
-  const found = await plan.audio.cache.read(plan.id);
+  const found = await plan.audio.cache.read(plan.id, known);
   const summary = summaryFrom(found?.entry.extra);
   if (!found || !summary) return undefined;
   const facts: OutputFacts = { forms, output, summary, audio: found.data, bytes: found.data.length, timing, cached: true };

@@ -8,6 +8,7 @@
 import * as path from 'node:path';
 import { AllTalkError, describeValue } from '../../api/errors';
 import { sanitizeOutputFileName, TTS_GENERATE_FIELDS, type TtsGenerateField } from '../../api/rules';
+import { chooseOutput } from '../../runtime/output-choice';
 
 export type OutputMode = 'buffer' | 'url' | 'file';
 export const OUTPUT_MODES: readonly OutputMode[] = ['buffer', 'url', 'file'];
@@ -64,12 +65,7 @@ export function resolveRequest(dialog: TtsDialog, msg: Record<string, unknown>):
     }
   }
 
-  const outputRaw = !isBlank(dialog.output) ? dialog.output : !isBlank(fromMsg.output) ? fromMsg.output : 'buffer';
-  const output = (typeof outputRaw === 'string' ? outputRaw.trim().toLowerCase() : '') as OutputMode;
-  if (!OUTPUT_MODES.includes(output)) {
-    throw new AllTalkError('validation', `msg.alltalk.output is ${describeValue(outputRaw)}: it must be buffer, url or file. Nothing was sent to AllTalk.`,
-      { field: 'output', value: outputRaw, allowed: 'buffer, url or file' });
-  }
+  const output = chooseOutput(dialog.output, fromMsg.output, OUTPUT_MODES, 'buffer');
 
   const msgFilename = typeof msg.filename === 'string' && msg.filename.trim() ? msg.filename.trim() : undefined;
   let filePath: string | undefined;
