@@ -9,13 +9,16 @@
  */
 import type { Readable } from 'node:stream';
 import { isIP, isIPv6 } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import { Pool, type Dispatcher } from 'undici';
 import { Cancellation, type CancelSignal } from './cancellation';
 import { AllTalkError, validationError } from './errors';
 import { buildHeaders } from './request-headers';
 import { ServerErrors } from './server-errors';
 import { packageVersion } from './version';
+import { readLimited } from './read-limited';
+import { speaksTls } from './tls-probe';
+
+export { readLimited };
 
 export interface TlsOptions {
   /** PEM CA certificate(s) to trust (a reverse proxy with its own CA). */
@@ -382,43 +385,6 @@ export class Transport extends ServerErrors {
     });
   }
 
-}
-
-/**
- * Reads a stream into one Buffer, up to `max` bytes; past that the stream is destroyed and the
- * result is undefined (the caller says what was too large).
- */
-export function readLimited(stream: Readable, max: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    stream.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        stream.destroy();
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    stream.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
-    stream.once('error', reject);
-  });
-}
-
-/** Whether a TLS handshake succeeds at `target` within `ms` (any certificate: only the protocol matters). */
-export function speaksTls(target: { host: string; port: number; servername?: string }, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = tlsConnect({ ...target, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] });
-    const end = (answer: boolean) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(answer);
-    };
-    const timer = setTimeout(() => end(false), ms);
-    socket.once('secureConnect', () => end(true));
-    socket.once('error', () => end(false));
-  });
 }
 
 function positive(v: number | undefined, fallback: number): number {

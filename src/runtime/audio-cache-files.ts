@@ -68,16 +68,34 @@ export async function readEntry(file: string, id: string): Promise<CacheEntry | 
   }
 }
 
+/**
+ * The folder's secret: read, or made once. Two caches (processes, configurations) starting on one
+ * new folder at once end with the same secret: the first one's file is put in place with link(),
+ * which never replaces one that is there, and the other reads it.
+ */
 export async function readOrMakeSecret(file: string): Promise<string> {
-  try {
-    const s = (await fsp.readFile(file, 'utf8')).trim();
-    if (/^[0-9a-f]{64}$/.test(s)) return s;
-  } catch {
-    // none yet
-  }
+  const read = async () => {
+    const s = (await fsp.readFile(file, 'utf8').catch(() => '')).trim();
+    return /^[0-9a-f]{64}$/.test(s) ? s : undefined;
+  };
+  const found = await read();
+  if (found) return found;
   const secret = randomBytes(32).toString('hex');
-  await writeAtomically(file, secret);
-  return secret;
+  const temp = path.join(path.dirname(file), `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+  await fsp.writeFile(temp, secret, { mode: 0o600 });
+  try {
+    await fsp.link(temp, file);
+    return secret;
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EEXIST') throw err;
+    // Another cache made it meanwhile (or an unreadable one is there: it is replaced).
+    const theirs = await read();
+    if (theirs) return theirs;
+    await fsp.rename(temp, file);
+    return secret;
+  } finally {
+    await fsp.rm(temp, { force: true }).catch(() => undefined);
+  }
 }
 
 export async function writeAtomically(file: string, text: string, writing?: Set<string>): Promise<void> {

@@ -20,22 +20,18 @@ import { createReadStream, promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { audioTypeOf } from '../api/audio-format';
 import {
-  describe, hashFile, hashOf, ID, OWN_NAME, readEntry, readHead, readOrMakeSecret, TEMP_PREFIX, writeAtomically,
+  describe, hashFile, hashOf, ID, OWN_NAME, readEntry, readHead, readOrMakeSecret, stableJson, TEMP_PREFIX, writeAtomically,
 } from './audio-cache-files';
+import { scanFolder } from './audio-cache-scan';
 import type { AudioCacheOptions, CacheEntry, CacheMeta, CacheStats, CacheWriter, WriteOptions } from './audio-cache-types';
 
-import { stableJson } from './audio-cache-files';
-
 export { stableJson };
-
 export type { AudioCacheOptions, CacheEntry, CacheMeta, CacheStats, CacheWriter, WriteOptions } from './audio-cache-types';
 
 /** Old entries are looked for at most this often (a put does it). */
 const SWEEP_INTERVAL_MS = 60_000;
 /** A file's time records its last use (the order after a restart), updated at most this often. */
 const TOUCH_INTERVAL_MS = 3_600_000;
-/** A temporary file this old is a leftover; a younger one may be another process's write. */
-const LEFTOVER_MS = 3_600_000;
 /** Enough of a file to tell what audio it is (a WAV's chunks up to its data). */
 const HEAD_BYTES = 64 * 1024;
 
@@ -379,39 +375,20 @@ export class AudioCache {
   }
 
   /**
-   * Reads the folder: every whole entry, in least-recently-used order; leftovers of its own go (never
-   * a file it did not write). Entries kept meanwhile (this run's) are newer: they stay, and stay the
-   * most recently used.
+   * Reads the folder: every whole entry, in least-recently-used order (leftovers of its own go).
+   * Entries kept meanwhile (this run's) are newer: they stay, and stay the most recently used.
    */
   private async load(): Promise<void> {
-    const dir = this.options.dir;
-    const names = await fsp.readdir(dir);
-    const present = new Set(names);
-    const found: CacheEntry[] = [];
-    const keep = new Set(['secret']);
     const now = Date.now();
-    for (const name of names) {
-      const m = /^([0-9a-f]{40})\.json$/.exec(name);
-      if (!m || this.entries.has(m[1])) continue;
-      const entry = await readEntry(path.join(dir, name), m[1]);
-      if (!entry || !present.has(`${entry.id}.${entry.ext}`)) continue;
-      try {
-        const stat = await fsp.stat(this.audioPath(entry));
-        if (stat.size !== entry.bytes) continue;
-        entry.lastUsed = stat.mtimeMs;
-      } catch {
-        continue;
-      }
-      if (this.expired(entry, now)) continue;
-      found.push(entry);
-      keep.add(name).add(`${entry.id}.${entry.ext}`);
-    }
-    await this.removeLeftovers(names, keep, now);
-    found.sort((a, b) => a.lastUsed - b.lastUsed);
+    const found = await scanFolder(this.options.dir, {
+      now,
+      known: (id) => this.entries.has(id),
+      writing: this.writing,
+      expired: (entry) => this.expired(entry, now),
+    });
     const thisRun = [...this.entries.values()];
     this.entries.clear();
     for (const entry of found) this.entries.set(entry.id, entry);
-    // This run's entries (kept or found meanwhile) are the most recently used.
     for (const entry of thisRun) {
       this.entries.delete(entry.id);
       this.entries.set(entry.id, entry);
@@ -422,25 +399,6 @@ export class AudioCache {
     for (const entry of this.entries.values()) {
       if (this.total <= this.options.maxBytes) break;
       await this.remove(entry);
-    }
-  }
-
-  /**
-   * Half-written files, entries without their other half, old, corrupt or foreign-typed ones: only
-   * names the cache writes, not this run's, and no temporary file young enough to be another
-   * process's write in progress.
-   */
-  private async removeLeftovers(names: string[], keep: Set<string>, now: number): Promise<void> {
-    const dir = this.options.dir;
-    const ours = (name: string) => this.writing.has(name) || this.entries.has(name.slice(0, 40));
-    for (const name of names) {
-      if (keep.has(name) || ours(name) || !(OWN_NAME.test(name) || /^[0-9a-f]{40}\.json$/.test(name))) continue;
-      const file = path.join(dir, name);
-      if (name.startsWith(TEMP_PREFIX)) {
-        const st = await fsp.stat(file).catch(() => undefined);
-        if (!st || now - st.mtimeMs < LEFTOVER_MS) continue;
-      }
-      await fsp.rm(file, { force: true }).catch(() => undefined);
     }
   }
 }
