@@ -49,7 +49,12 @@
         { re: /^done (\d+(?:\.\d+)? s) (.+)$/, key: 'doneDetail', params: function (m, tr) { return { time: seconds(m[1], tr), detail: m[2] }; } },
         { re: /^done (.+)$/, key: 'done', params: function (m, tr) { return { time: seconds(m[1], tr) }; } },
         { re: /^streaming (.+)$/, key: 'streamingTime', params: function (m, tr) { return { time: seconds(m[1], tr) }; } },
-        { re: /^error: ([\s\S]*)$/, key: 'error', params: function (m) { return { reason: m[1] }; } }
+        { re: /^error: ([\s\S]*)$/, key: 'error', params: function (m) { return { reason: m[1] }; } },
+        { re: /^listening (\S+) · (\d+) served · (\d+) failed$/, key: 'listeningFailed', params: function (m) { return { address: m[1], served: m[2], failed: m[3] }; } },
+        { re: /^listening (\S+) · (\d+) served$/, key: 'listeningServed', params: function (m) { return { address: m[1], served: m[2] }; } },
+        { re: /^listening (\S+)$/, key: 'listening', params: function (m) { return { address: m[1] }; } },
+        { re: /^speaking \((\d+)\)$/, key: 'speaking', params: function (m) { return { n: m[1] }; } },
+        { re: /^port (\d+) in use · retrying$/, key: 'portInUse', params: function (m) { return { port: m[1] }; } }
     ];
     /** "1.8 s" with the language's decimal mark ("1,8 s"); any other text as it is. */
     function seconds(text, translate) {

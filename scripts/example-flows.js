@@ -35,6 +35,7 @@ function exampleFlows(target, realServer, speakerUrl = '') {
     speakerUrl,
     cacheMaxMb: 200,
     cacheMaxDays: 30,
+    cacheFolder: '',
   }];
   for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
     const base = path.basename(file, '.json');
@@ -50,6 +51,8 @@ function exampleFlows(target, realServer, speakerUrl = '') {
       const copy = {};
       for (const [k, v] of Object.entries(n)) copy[k] = k === 'id' ? ids.get(v) : remap(v);
       if ('x' in n) copy.z = tab;
+      // A Wyoming server started here listens on this machine only and is not advertised on the network.
+      if (n.type === 'alltalk-wyoming') Object.assign(copy, { host: '127.0.0.1', zeroconf: false });
       flows.push(copy);
     }
   }

@@ -85,6 +85,11 @@ function runtimeBadges() {
       ['stopping', {}, badges.STOPPING_TEXT],
       ['waiting', {}, badges.WAITING_TEXT],
       ['error', { reason: 'AllTalk is not answering' }, next(() => b.error('AllTalk is not answering'))],
+      ['listening', { address: '0.0.0.0:10200' }, badges.listeningText('0.0.0.0:10200', 0, 0)],
+      ['listeningServed', { address: '0.0.0.0:10200', served: 12 }, badges.listeningText('0.0.0.0:10200', 12, 0)],
+      ['listeningFailed', { address: '127.0.0.1:10300', served: 12, failed: 1 }, badges.listeningText('127.0.0.1:10300', 12, 1)],
+      ['speaking', { n: 2 }, badges.speakingText(2)],
+      ['portInUse', { port: 10200 }, badges.portInUseText(10200)],
     ];
   } finally {
     clock.restore();
@@ -136,6 +141,10 @@ describe('i18n: status badges', function () {
       'stopped': 'Gestoppt',
       'stopping': 'Wird gestoppt',
       'waiting for a speaker': 'Wartet auf Lautsprecher',
+      'listening 0.0.0.0:10200': 'Lauscht auf 0.0.0.0:10200',
+      'listening 0.0.0.0:10200 · 12 served · 1 failed': 'Lauscht auf 0.0.0.0:10200 · 12 beantwortet · 1 fehlgeschlagen',
+      'speaking (2)': 'Spricht (2)',
+      'port 10200 in use · retrying': 'Port 10200 belegt · neuer Versuch',
       'error: voice "x.wav" is not on the server: …': 'Fehler: voice "x.wav" is not on the server: …',
       'error: ': 'Fehler: ',
     };

@@ -53,6 +53,24 @@ export function streamingText(ms: number): string {
   return `streaming ${formatSeconds(ms)}`;
 }
 
+/**
+ * alltalk-wyoming: where it listens, with the requests served and failed so far ("listening
+ * 0.0.0.0:10200 · 12 served · 1 failed"), the requests it is speaking now ("speaking (2)"), and a
+ * port another program holds ("port 10200 in use · retrying").
+ */
+export function listeningText(address: string, served: number, failed: number): string {
+  if (served === 0 && failed === 0) return `listening ${address}`;
+  return `listening ${address} · ${served} served${failed ? ` · ${failed} failed` : ''}`;
+}
+
+export function speakingText(n: number): string {
+  return `speaking (${n})`;
+}
+
+export function portInUseText(port: number): string {
+  return `port ${port} in use · retrying`;
+}
+
 /** Badge texts stay short (the editor cuts long ones). */
 export function shortText(text: string, max = 32): string {
   const oneLine = text.replace(/\s+/g, ' ').trim();

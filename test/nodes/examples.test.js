@@ -6,6 +6,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { helper, allNodes, startSim, waitFor } = require('./support');
+const { synthesize } = require('../wyoming/ha-client');
+const { freePort, waitForPort } = require('../wyoming/support');
 
 const root = path.join(__dirname, '..', '..');
 const examplesDir = path.join(root, 'examples');
@@ -55,6 +57,7 @@ describe('examples', function () {
   for (const f of files) {
     it(`${f} deploys and reaches the server`, async function () {
       sim = await startSim();
+      const wyomingPort = await freePort();
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alltalk-example-'));
       const ours = JSON.parse(fs.readFileSync(path.join(examplesDir, f), 'utf8'))
         .filter((n) => n.type.startsWith('alltalk-'))
@@ -63,6 +66,8 @@ describe('examples', function () {
           if (n.type === 'alltalk-config') return { ...n, port: sim.port };
           // Every file a node would write (/tmp/alltalk/... in the examples) goes to the temporary folder.
           if (n.filePath) return { ...n, filePath: inside(dir, n.filePath), wires: [['out']] };
+          // A Wyoming server on loopback, on a free port, not advertised.
+          if (n.type === 'alltalk-wyoming') return { ...n, host: '127.0.0.1', port: wyomingPort, zeroconf: false, wires: [['out']] };
           return { ...n, wires: [['out']] };
         });
       await helper.load(allNodes(), [...ours, { id: 'out', type: 'helper' }]);
@@ -71,7 +76,14 @@ describe('examples', function () {
       const cfg = ours.find((n) => n.type === 'alltalk-config');
       await waitFor(() => helper.getNode(cfg.id).connection.state.state === 'ready', 'ready');
       const worker = ours.find((n) => n.type !== 'alltalk-config');
-      helper.getNode(worker.id).receive({ payload: 'Someone is at the front door.' });
+      if (worker.type === 'alltalk-wyoming') {
+        // No input: Home Assistant asks, through the Wyoming protocol.
+        await waitForPort(wyomingPort);
+        const spoken = await synthesize(wyomingPort, 'Someone is at the front door.');
+        assert.ok(spoken.wav, JSON.stringify(spoken.events.map((e) => e.data)));
+      } else {
+        helper.getNode(worker.id).receive({ payload: 'Someone is at the front door.' });
+      }
       // A node that sends a sequence (alltalk-stream's chunks) has answered with its last part (parts.count set).
       await waitFor(() => out.some((m) => !m.parts || m.parts.count !== undefined), 'an output');
       if (worker.output === 'file') {
@@ -86,6 +98,7 @@ describe('examples', function () {
         assert.ok(isMp3(audio), `mp3 audio, not ${audio.subarray(0, 4).toString('hex')}`);
       }
       if (worker.type === 'alltalk-status') assert.equal(out[0].payload.ready, true);
+      if (worker.type === 'alltalk-wyoming') assert.deepEqual([out[0].payload, out[0].error], ['Someone is at the front door.', undefined]);
       // A bare message is fine for a control node whose command is set in its dialog (the stop button).
       if (worker.type === 'alltalk-control') assert.deepEqual([out[0].payload.ok, out[0].payload.command], [true, worker.command]);
       if (worker.type === 'alltalk-stream' && (worker.output || 'chunks') === 'chunks') {

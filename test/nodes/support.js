@@ -13,7 +13,7 @@ const NODES = {
 
 function allNodes() {
   const list = [NODES.config, NODES.status];
-  for (const extra of ['alltalk-tts', 'alltalk-stream', 'alltalk-openai', 'alltalk-control']) {
+  for (const extra of ['alltalk-tts', 'alltalk-stream', 'alltalk-openai', 'alltalk-control', 'alltalk-wyoming']) {
     try {
       list.push(require(`../../nodes/${extra}.js`));
     } catch {

@@ -2,10 +2,10 @@
  * Runs alltalk-stream's requests into a sink: every part in order, as one continuous output (one
  * header, one sequence), with the badge's progress; a stop ends it with what came so far.
  */
-import type { Readable } from 'node:stream';
 import type { Cancellation, CancelSignal } from '../../api/cancellation';
 import { AllTalkError } from '../../api/errors';
 import type { StreamParams } from '../../api/types';
+import { readEach } from '../../runtime/read-each';
 import type { ServerConnection } from '../../runtime/server-connection';
 import { type AudioFormat, sameFormat, WavStreamReader } from '../../runtime/wav-stream';
 import type { StreamPlan } from './stream-options';
@@ -84,42 +84,4 @@ export async function streamAll(
       'If a stop was sent just before, the server may have applied it to this stream: send the text again.');
   }
   return result;
-}
-
-/**
- * Hands every piece of `body` to `onChunk` as it comes (pieces are never merged), pausing the body
- * while a promise `onChunk` returned is pending. Rejects with the body's error or `onChunk`'s.
- */
-function readEach(body: Readable, onChunk: (chunk: Buffer) => Promise<void> | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let failed = false;
-    const fail = (err: unknown) => {
-      if (failed) return;
-      failed = true;
-      body.destroy();
-      reject(err);
-    };
-    body.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      let pending: Promise<void> | undefined;
-      try {
-        pending = onChunk(chunk);
-      } catch (err) {
-        return fail(err);
-      }
-      if (!pending) return;
-      body.pause();
-      pending.then(() => {
-        if (!failed) body.resume();
-      }, fail);
-    });
-    body.once('end', () => {
-      if (!failed) resolve();
-    });
-    body.once('error', (err: Error) => {
-      if (failed) return;
-      failed = true;
-      reject(err);
-    });
-  });
 }
