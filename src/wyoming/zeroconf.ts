@@ -1,6 +1,8 @@
 /**
  * Zeroconf (mDNS / DNS-SD) for a Wyoming server, so Home Assistant discovers it: the service type
- * `_wyoming._tcp`, an instance name, the port, no TXT record, as the reference servers advertise.
+ * `_wyoming._tcp`, an instance name and the port, as the reference servers advertise. One TXT entry
+ * (Home Assistant reads none): with an empty TXT record, ciao took its own announcement, looped back
+ * on a second interface, for a conflicting record and probed again instead of announcing (seen here).
  * Done by @homebridge/ciao (an RFC 6762/6763 responder: probing, name conflicts resolved by
  * renaming, goodbye packets when a service ends). No Node-RED imports.
  */
@@ -26,12 +28,14 @@ export interface AdvertiseOptions {
 
 /** Advertises a Wyoming server; resolves once it is announced on the network. */
 export async function advertise(options: AdvertiseOptions): Promise<Advertised> {
-  const responder: Responder = getResponder();
   const specific = options.host && options.host !== '0.0.0.0' && options.host !== '::';
+  // Bound to one address: advertised on its network only (the responder listens there only).
+  const responder: Responder = getResponder(specific ? { interface: options.host, disableIpv6: true } : { disableIpv6: true });
   const service: CiaoService = responder.createService({
     name: options.name,
     type: SERVICE_TYPE,
     port: options.port,
+    txt: { server: 'AllTalk' },
     disabledIpv6: true,
     ...(specific ? { restrictedAddresses: [options.host] } : {}),
   });
