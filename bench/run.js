@@ -8,9 +8,13 @@
 // product owner's goals (chunk latency median ≤ 5 ms; RSS growth ≤ 30 MB while streaming 200 MB to
 // a file). The cache rows (bench/cache.js) check the audio cache's goals: a hit ≥ 100× faster than
 // generating against the simulator at its default speed, and a miss as fast with 10 000 entries
-// as with none. A row whose check fails is marked **FAIL** and the run exits with code 1.
+// as with none. The wyoming rows (bench/wyoming.js) check alltalk-wyoming, the Wyoming server for
+// Home Assistant, in a real Node-RED against the simulator; their ratio column holds a value: the
+// node's own delay to the first audio-chunk beyond AllTalk's own first audio (median ≤ 10 ms), a
+// cached phrase's synthesize → audio-stop (median ≤ 20 ms), and the requests lost of 20 clients at
+// once (0). A row whose check fails is marked **FAIL** and the run exits with code 1.
 // `node bench/run.js [group…]` (`npm run bench -- cache`) runs only those groups (client,
-// node-path, burst, stream, cache) and writes bench/results/latest-<groups>.json instead.
+// node-path, burst, stream, cache, wyoming) and writes bench/results/latest-<groups>.json instead.
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -22,8 +26,9 @@ const { nodePath } = require('./node-path');
 const { burst } = require('./burst');
 const { stream } = require('./stream');
 const { cache } = require('./cache');
+const { wyoming } = require('./wyoming');
 
-const GROUPS = ['client', 'node-path', 'burst', 'stream', 'cache'];
+const GROUPS = ['client', 'node-path', 'burst', 'stream', 'cache', 'wyoming'];
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -172,6 +177,8 @@ async function main() {
   if (want('stream')) results.push(...await stream());
   // The audio cache in a real Node-RED against the simulator (its own processes).
   if (want('cache')) results.push(...await cache());
+  // alltalk-wyoming (the Wyoming server for Home Assistant) in a real Node-RED against the simulator.
+  if (want('wyoming')) results.push(...await wyoming());
   const rows = results.map((r) => `| ${r.name} | ${r.baseline.toFixed(2)} | ${r.ours.toFixed(2)} | ${r.ratio.toFixed(2)} | ${r.note} |`);
   console.log(['| benchmark | baseline | ours | ratio | compared |', '|---|---:|---:|---:|---|', ...rows].join('\n'));
   const dir = path.join(__dirname, 'results');

@@ -26,6 +26,10 @@ const DIALOGS = {
   },
   'alltalk-openai': { info: '#alltalk-openai-server-info', refresh: '#alltalk-openai-refresh', ranges: [['#node-input-speed', '5', '1.5']] },
   'alltalk-control': { info: '#alltalk-control-server-info', refresh: '#alltalk-control-refresh', models: '#node-input-model', voiceMap: '#node-input-alloy' },
+  'alltalk-wyoming': {
+    info: '#alltalk-wyoming-server-info', refresh: '#alltalk-wyoming-refresh', voices: '#alltalk-wyoming-voices', voice: '#node-input-voice',
+    language: '#node-input-language', preview: '#alltalk-wyoming-preview', ranges: [['#node-input-port', '70000', '10200']],
+  },
 };
 
 /**

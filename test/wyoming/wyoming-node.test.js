@@ -49,7 +49,7 @@ describe('alltalk-wyoming: Home Assistant\'s requests', function () {
     assert.equal(sim.requests.length, 0, 'describe never asks AllTalk');
   });
 
-  it('one-shot: a voice chosen per language reaches AllTalk as that voice and language; 16-bit PCM from XTTS\'s float WAV', async function () {
+  it('one-shot: a voice chosen per language reaches AllTalk (streaming route) as that voice and language; 16-bit PCM', async function () {
     sim = await startSim({ profile: 'xtts' });
     const { port, outputs } = await deploy(sim, { streaming: false });
     // The engine streams: the streaming route is used, its s16 PCM passed on.
@@ -77,6 +77,23 @@ describe('alltalk-wyoming: Home Assistant\'s requests', function () {
     assert.equal(m.client, '127.0.0.1');
     assert.ok(m.firstAudioMs >= 0 && m.durationMs >= m.firstAudioMs);
     assert.equal(m.error, undefined);
+  });
+
+  it('XTTS with a model that cannot stream: generated, and its 32-bit float WAV sent as 16-bit PCM', async function () {
+    sim = await startSim({ profile: 'xtts' });
+    const loaded = await fetch(`http://127.0.0.1:${sim.port}/api/reload?tts_method=${encodeURIComponent('apitts - xttsv2_2.0.2')}`, { method: 'POST' });
+    assert.equal(loaded.status, 200);
+    const { port } = await deploy(sim);
+    const r = await synthesize(port, 'The garage door is open.', { voice: 'female_01.wav@en' });
+    assert.ok(r.wav, JSON.stringify(r.events.map((e) => e.data)));
+    const gen = sim.requests.filter((q) => q.path === '/api/tts-generate');
+    assert.equal(gen.length, 1, 'generated, not streamed');
+    const file = sim.requests.find((q) => q.path.startsWith('/audio/'));
+    assert.ok(file, 'the WAV was fetched');
+    assert.deepEqual(r.format, { rate: 24000, width: 2, channels: 1 });
+    const samples = r.pcm.length / 2;
+    assert.ok(samples > 2400, `${samples} samples`);
+    assert.ok([...Array(200).keys()].some((i) => r.pcm.readInt16LE(i * 2 * 10) !== 0), 'real samples, not silence from a misread float');
   });
 
   it('an engine that does not stream (Piper): generated, fetched and sent; each voice in its own language', async function () {
@@ -147,6 +164,67 @@ describe('alltalk-wyoming: Home Assistant\'s requests', function () {
     assert.equal(voicesByLanguage((await describeServer(port)).info).program.supports_synthesize_streaming, false);
     const r = await synthesizeStreaming(port, ['One. ', 'Two.'], { voice: 'female_01.wav@en' });
     assert.equal(r.groups, 2);
+  });
+
+  it('a text over AllTalk\'s limit is split at sentences and spoken in order, in one audio group', async function () {
+    sim = await startSim({ msPerChar: 0, streamChunkIntervalMs: 0 });
+    const { port, outputs } = await deploy(sim);
+    const sentence = 'The washing machine has finished its programme and the laundry can come out now. ';
+    const text = sentence.repeat(40).trim();
+    const r = await synthesize(port, text, { voice: 'female_01.wav@en' });
+    assert.ok(r.wav);
+    assert.equal(r.events.filter((e) => e.type === 'audio-start').length, 1);
+    const parts = generations(sim).map((q) => q.query.text);
+    assert.ok(parts.length >= 2, `${parts.length} parts`);
+    for (const p of parts) assert.ok(p.length <= 2000 && p.endsWith('.'), `cut at a sentence end: …${p.slice(-20)}`);
+    assert.equal(parts.join(' '), text, 'everything, in order');
+    await waitFor(() => outputs.length === 1, 'output');
+    assert.equal(outputs[0].error, undefined);
+  });
+
+  it('Assist replies wait in the server\'s queue with the node\'s priority: before messages of priority 0', async function () {
+    const TTS = require('../../nodes/alltalk-tts.js');
+    sim = await startSim();
+    const port = await freePort();
+    await helper.load([...nodes, TTS], [...wyomingFlow(sim, port, { priority: 5, cache: false }),
+      { id: 'tts', type: 'alltalk-tts', server: 'cfg', property: 'payload', propertyType: 'msg', output: 'buffer', cache: false, wires: [[]] }]);
+    await waitFor(() => helper.getNode('cfg').connection.state.state === 'ready', 'ready');
+    await waitForPort(port);
+    const release = sim.holdEngine();
+    helper.getNode('tts').receive({ payload: 'First, in flight.' });
+    await waitFor(() => sim.generations.length === 1, 'the first generating');
+    helper.getNode('tts').receive({ payload: 'Second, priority zero.' });
+    await waitFor(() => helper.getNode('cfg').connection.queue.length === 1, 'one waiting');
+    const assist = synthesize(port, 'Assist, priority five.', { voice: 'female_01.wav@en' });
+    await waitFor(() => helper.getNode('cfg').connection.queue.length === 2, 'two waiting');
+    release();
+    assert.ok((await assist).wav);
+    await waitFor(() => sim.generations.length === 3, 'all three');
+    assert.deepEqual(sim.generations.map((g) => g.params.text_input ?? g.params.text), ['First, in flight.', 'Assist, priority five.', 'Second, priority zero.']);
+  });
+
+  it('alltalk-control\'s stop ends what is being spoken: the client gets an error event', async function () {
+    const CONTROL = require('../../nodes/alltalk-control.js');
+    sim = await startSim({ streamChunkIntervalMs: 50, streamChunkSamples: 1200 });
+    const port = await freePort();
+    await helper.load([...nodes, CONTROL], [...wyomingFlow(sim, port, { cache: false }),
+      { id: 'ctl', type: 'alltalk-control', server: 'cfg', command: 'stop', wires: [[]] }]);
+    await waitFor(() => helper.getNode('cfg').connection.state.state === 'ready', 'ready');
+    await waitForPort(port);
+    let stopped = false;
+    const r = await synthesize(port, 'A long announcement that will be stopped half way through its many words.', {
+      voice: 'female_01.wav@en',
+      onEvent: (e) => {
+        if (e.type === 'audio-chunk' && !stopped) {
+          stopped = true;
+          helper.getNode('ctl').receive({});
+        }
+      },
+    });
+    assert.equal(r.lost, true, 'no audio-stop after the stop');
+    const error = r.events.find((e) => e.type === 'error');
+    assert.ok(error, JSON.stringify(r.events.map((e) => e.type)));
+    assert.match(error.data.text, /stop/i);
   });
 
   it('ping → pong; unknown events are ignored', async function () {
