@@ -17,6 +17,8 @@ const path = require('node:path');
 const { startNodeRed } = require('../e2e/node-red');
 const support = require('./support');
 const { editorSuite } = require('../browser/editor-suite');
+const { describe: describeWyoming, synthesize } = require('../wyoming/ha-client');
+const { freePort, waitForPort } = require('../wyoming/ports');
 
 const DEV_NODE_RED = require('node-red/package.json').version;
 
@@ -69,6 +71,7 @@ describe('the packed package on Node-RED ' + VERSIONS.join(', ') + ' (compat)', 
       let installOutput;
       let projectDir;
       let startupLog;
+      let wyomingPort;
 
       before(async function () {
         const t0 = Date.now();
@@ -81,8 +84,9 @@ describe('the packed package on Node-RED ' + VERSIONS.join(', ') + ' (compat)', 
         // `cd ~/.node-red && npm install node-red-contrib-alltalk`: Node-RED loads the installed
         // copy, with undici beside it from the same install.
         const { nodeRed, node } = prepared[version];
+        wyomingPort = await freePort();
         red = await startNodeRed({
-          flows: support.compatFlows(sim.port),
+          flows: support.compatFlows(sim.port, wyomingPort),
           userDir: projectDir,
           nodeBinary: node.bin,
           redJs: nodeRed.redJs,
@@ -176,6 +180,15 @@ describe('the packed package on Node-RED ' + VERSIONS.join(', ') + ' (compat)', 
         assert.equal(s.kind, 'object', JSON.stringify(s));
         assert.equal(s.ok, true, JSON.stringify(s));
         assert.equal(s.command, 'refresh');
+      });
+
+      it('alltalk-wyoming answers a Wyoming client as Home Assistant asks: info, then a WAV', async function () {
+        await waitForPort(wyomingPort);
+        const { info } = await describeWyoming(wyomingPort);
+        assert.equal(info.tts[0].installed, true);
+        const spoken = await synthesize(wyomingPort, 'Hello from Home Assistant.', { voice: info.tts[0].voices[0].name });
+        assert.ok(spoken.wav, JSON.stringify(spoken.events.map((e) => e.data)));
+        assert.equal(spoken.format.width, 2);
       });
 
       it('logged no error while the nodes ran', function () {

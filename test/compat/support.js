@@ -238,7 +238,7 @@ return msg;`;
  * One flow with every node type: GET /compat/<type> → (text) → the node → a summary → the answer,
  * a Catch node answering any error with a 500, and GET /compat/ready for start-up.
  */
-function compatFlows(simPort) {
+function compatFlows(simPort, wyomingPort) {
   const tab = 'compat-tab';
   const at = (i, j) => ({ x: 150 + 200 * j, y: 60 + 60 * i });
   const flows = [
@@ -285,6 +285,11 @@ function compatFlows(simPort) {
     flows.push({ id: id('node'), type, z: tab, name: '', server: 'compat-cfg', ...props, ...at(i + 1, 2), wires: [[id('summary')]] });
     flows.push({ id: id('summary'), type: 'function', z: tab, name: 'summary', func: summaryCode(type), outputs: 1, noerr: 0, initialize: '', finalize: '', libs: [], ...at(i + 1, 3), wires: [[id('out')]] });
     flows.push({ id: id('out'), type: 'http response', z: tab, name: '', statusCode: '', headers: {}, ...at(i + 1, 4), wires: [] });
+  });
+  // alltalk-wyoming has no input: a Wyoming client asks it (the test does), on loopback, not advertised.
+  flows.push({
+    id: 'compat-alltalk-wyoming-node', type: 'alltalk-wyoming', z: tab, name: '', server: 'compat-cfg', host: '127.0.0.1', port: wyomingPort,
+    zeroconf: false, serviceName: 'AllTalk', voice: '', language: 'auto', priority: 5, cache: true, streaming: true, ...at(6, 2), wires: [[]],
   });
   flows.push(
     { id: 'compat-catch', type: 'catch', z: tab, name: '', scope: null, uncaught: false, ...at(7, 0), wires: [['compat-error']] },

@@ -1,23 +1,11 @@
 'use strict';
 // Set-up for the alltalk-wyoming tests (not a spec file): a real Node-RED runtime with the config and
 // wyoming nodes, the simulator, a free loopback port, and the node's output messages.
-const net = require('node:net');
 const { helper, NODES, startSim, configNode, waitFor } = require('../nodes/support');
+const { freePort, waitForPort, isFree } = require('./ports');
 
 const WYOMING = require('../../nodes/alltalk-wyoming.js');
 const nodes = [NODES.config, WYOMING];
-
-/** A port nothing listens on now (the system's choice, released again). */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A flow: the server configuration for `sim`, an alltalk-wyoming node "wy" on 127.0.0.1:`port`, and a helper "out". */
 function wyomingFlow(sim, port, props = {}, cfg = {}) {
@@ -38,34 +26,6 @@ async function deploy(sim, props, cfg) {
   helper.getNode('out').on('input', (m) => outputs.push(m));
   sim.clearRequests();
   return { port, outputs };
-}
-
-/** Resolves once something accepts connections on `port`. */
-async function waitForPort(port, timeoutMs = 10000) {
-  const started = Date.now();
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const s = net.connect({ port, host: '127.0.0.1' }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() - started > timeoutMs) throw new Error(`nothing listens on ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Whether `port` is free (nothing accepts connections). */
-function isFree(port) {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1' }, () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.on('error', () => resolve(true));
-  });
 }
 
 const generations = (sim) => sim.requests.filter((r) => r.path === '/api/tts-generate' || r.path === '/api/tts-generate-streaming');
