@@ -1,7 +1,8 @@
 /**
  * A Wyoming server over TCP: connections, framing and their limits. Each connection gets a handler
- * for its events; the server keeps every connection bounded: at most `maxConnections` at once (one
- * more is told so with an error event and closed), a header line over 64 KB, a data block or payload
+ * for its events; the server keeps every connection bounded: at most `maxConnections` served at once
+ * (a burst beyond it waits, as many again, up to `waitMs` for a free place; one more, or one still
+ * waiting then, is told so with an error event and closed), a header line over 64 KB, a data block or payload
  * over 1 MB or a malformed event gets an error event and the connection is closed, and a connection
  * with no traffic and no work in progress for `idleMs` is closed. `close()` frees the port and every
  * connection at once. No Node-RED imports.
@@ -38,6 +39,8 @@ export interface WyomingServerOptions {
   maxConnections?: number;
   /** No traffic and no work for this long closes a connection, ms (default 60 s). */
   idleMs?: number;
+  /** How long a connection beyond maxConnections waits for a free place, ms (default 5 s). */
+  waitMs?: number;
   limits?: FrameLimits;
   handler(connection: WyomingConnection): ConnectionHandler;
 }
@@ -48,6 +51,9 @@ export class WyomingServer extends EventEmitter {
   private readonly sockets = new Set<net.Socket>();
   /** Connections being told there is no room, until they are gone. */
   private readonly refused = new Set<net.Socket>();
+  /** Connections waiting for a free place, first come first served. */
+  private readonly waiting: { socket: net.Socket; timer: NodeJS.Timeout }[] = [];
+  private readonly waitMs: number;
   private readonly maxConnections: number;
   private readonly idleMs: number;
   private readonly limits: FrameLimits;
@@ -56,6 +62,7 @@ export class WyomingServer extends EventEmitter {
     super();
     this.maxConnections = options.maxConnections ?? 16;
     this.idleMs = options.idleMs ?? 60_000;
+    this.waitMs = options.waitMs ?? 5000;
     this.limits = options.limits ?? DEFAULT_LIMITS;
   }
 
@@ -92,6 +99,7 @@ export class WyomingServer extends EventEmitter {
   async close(): Promise<void> {
     const server = this.server;
     this.server = undefined;
+    for (const w of this.waiting.splice(0)) clearTimeout(w.timer);
     for (const socket of [...this.sockets, ...this.refused]) socket.destroy();
     this.sockets.clear();
     this.refused.clear();
@@ -101,17 +109,51 @@ export class WyomingServer extends EventEmitter {
   private accept(socket: net.Socket): void {
     socket.on('error', () => undefined);
     socket.setNoDelay(true);
-    if (!this.server || this.sockets.size >= this.maxConnections) {
-      const text = this.server ? `This server takes at most ${this.maxConnections} connections at once; try again shortly.` : 'The server is stopping.';
-      this.refused.add(socket);
-      socket.once('close', () => this.refused.delete(socket));
-      socket.end(encodeEvent(errorEvent(text, 'too-many-connections')));
-      setTimeout(() => socket.destroy(), 1000).unref();
-      return;
-    }
+    if (!this.server) return this.refuse(socket, 'The server is stopping.');
+    if (this.sockets.size < this.maxConnections) return this.admit(socket);
+    if (this.waiting.length >= this.maxConnections) return this.refuse(socket, this.noRoom());
+    // A burst: it waits for a free place (what it sends meanwhile stays in the socket).
+    const entry = {
+      socket,
+      timer: setTimeout(() => {
+        const at = this.waiting.indexOf(entry);
+        if (at >= 0) this.waiting.splice(at, 1);
+        this.refuse(socket, this.noRoom());
+      }, this.waitMs),
+    };
+    this.waiting.push(entry);
+    socket.once('close', () => {
+      const at = this.waiting.indexOf(entry);
+      if (at < 0) return;
+      this.waiting.splice(at, 1);
+      clearTimeout(entry.timer);
+    });
+  }
+
+  private noRoom(): string {
+    return `This server takes at most ${this.maxConnections} connections at once; try again shortly.`;
+  }
+
+  private refuse(socket: net.Socket, text: string): void {
+    this.refused.add(socket);
+    socket.once('close', () => this.refused.delete(socket));
+    socket.end(encodeEvent(errorEvent(text, 'too-many-connections')));
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+
+  private admit(socket: net.Socket): void {
     this.sockets.add(socket);
     this.emit('connections', this.sockets.size);
     this.serve(socket);
+  }
+
+  /** A place came free: the first connection waiting for one takes it. */
+  private admitWaiting(): void {
+    while (this.server && this.sockets.size < this.maxConnections && this.waiting.length) {
+      const { socket, timer } = this.waiting.shift() as { socket: net.Socket; timer: NodeJS.Timeout };
+      clearTimeout(timer);
+      if (!socket.destroyed) this.admit(socket);
+    }
   }
 
   private serve(socket: net.Socket): void {
@@ -166,6 +208,7 @@ export class WyomingServer extends EventEmitter {
       closed = true;
       this.sockets.delete(socket);
       this.emit('connections', this.sockets.size);
+      this.admitWaiting();
       try {
         handler?.closed();
       } catch (err) {
