@@ -97,9 +97,11 @@ export class NodeBadge {
     private readonly connection?: ServerConnection,
     /** The words shown while this node's work runs. */
     private runningText = 'generating…',
+    /** false: the node shows the server's state changes itself (the badge only starts with it). */
+    followState = true,
   ) {
     if (connection) {
-      connection.on('state', this.onState);
+      if (followState) connection.on('state', this.onState);
       this.set(stateBadge(connection.state));
     } else {
       this.set({ fill: 'red', shape: 'ring', text: 'no server configured' });

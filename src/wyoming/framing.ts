@@ -27,6 +27,9 @@ export const DEFAULT_LIMITS: FrameLimits = { maxHeaderBytes: 64 * 1024, maxBodyB
 
 /** What makes a stream of bytes not Wyoming: the reader cannot go on after it. */
 export class WyomingProtocolError extends Error {
+  /** The whole events that came before the fault in the same bytes (they are still to be handled). */
+  events: WyomingEvent[] = [];
+
   constructor(
     message: string,
     /** A short machine-readable code for the error event. */
@@ -64,6 +67,7 @@ export class EventReader {
       this.failed = true;
       this.buffered = [];
       this.size = 0;
+      if (err instanceof WyomingProtocolError) err.events = events;
       throw err;
     }
     return events;

@@ -99,8 +99,9 @@ export class WyomingServer extends EventEmitter {
   async close(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    for (const w of this.waiting.splice(0)) clearTimeout(w.timer);
-    for (const socket of [...this.sockets, ...this.refused]) socket.destroy();
+    const waiting = this.waiting.splice(0);
+    for (const w of waiting) clearTimeout(w.timer);
+    for (const socket of [...this.sockets, ...this.refused, ...waiting.map((w) => w.socket)]) socket.destroy();
     this.sockets.clear();
     this.refused.clear();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -161,11 +162,13 @@ export class WyomingServer extends EventEmitter {
     let closed = false;
     let holds = 0;
     let handler: ConnectionHandler | undefined;
+    // Idle: no traffic either way for idleMs while no work holds the connection (a held one is
+    // looked at again idleMs after its work ends).
     const idle = () => {
       if (holds === 0) connection.close({ text: `No event for ${Math.round(this.idleMs / 1000)} s: closing the connection.`, code: 'idle' });
-      else socket.setTimeout(this.idleMs);
     };
-    socket.setTimeout(this.idleMs, idle);
+    socket.setTimeout(this.idleMs);
+    socket.on('timeout', idle);
     const connection: WyomingConnection = {
       remote: socket.remoteAddress?.replace(/^::ffff:/, '') ?? '',
       get closed() {
@@ -200,6 +203,7 @@ export class WyomingServer extends EventEmitter {
           if (released) return;
           released = true;
           holds--;
+          if (holds === 0 && !closed) socket.setTimeout(this.idleMs);
         };
       },
     };
@@ -226,12 +230,13 @@ export class WyomingServer extends EventEmitter {
     socket.on('data', (chunk: Buffer) => {
       if (closed) return;
       let events: WyomingEvent[];
+      let fault: WyomingProtocolError | undefined;
       try {
         events = reader.push(chunk);
       } catch (err) {
-        const e = err instanceof WyomingProtocolError ? err : new WyomingProtocolError(String(err), 'malformed-header');
-        connection.close({ text: e.message, code: e.code });
-        return;
+        fault = err instanceof WyomingProtocolError ? err : new WyomingProtocolError(String(err), 'malformed-header');
+        // What came whole before the fault is handled (a ping and garbage in one packet: pong, then the error).
+        events = fault.events;
       }
       for (const event of events) {
         if (closed) return;
@@ -243,6 +248,7 @@ export class WyomingServer extends EventEmitter {
           return;
         }
       }
+      if (fault) connection.close({ text: fault.message, code: fault.code });
     });
   }
 }

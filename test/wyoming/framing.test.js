@@ -62,6 +62,15 @@ describe('Wyoming framing', function () {
     });
   }
 
+  it('a fault carries the whole events before it in the same bytes (a ping and garbage in one packet: the ping is still answered)', function () {
+    const r = new EventReader();
+    assert.throws(() => r.push(Buffer.concat([encode('ping', { text: 'a' }), encode('describe'), Buffer.from('[]\n')])), (err) => {
+      assert.equal(err.code, 'malformed-header');
+      assert.deepEqual(err.events.map((e) => e.type), ['ping', 'describe']);
+      return true;
+    });
+  });
+
   it('a long header in small pieces is refused once it passes the limit, without reading it again and again', function () {
     const r = new EventReader();
     const piece = Buffer.alloc(1000, 0x41);

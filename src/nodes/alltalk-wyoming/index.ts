@@ -8,7 +8,7 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { AllTalkError } from '../../api/errors';
 import { DEFAULT_MAX_CHARACTERS } from '../../api/rules';
 import { packageVersion } from '../../api/version';
-import { listeningText, NodeBadge, portInUseText, shortText, speakingText } from '../../runtime/node-badge';
+import { type Badge, listeningText, NodeBadge, portInUseText, shortText, speakingText } from '../../runtime/node-badge';
 import { wholeNumber } from '../../runtime/node-properties';
 import { type RequestReport, WyomingSession } from '../../runtime/wyoming-session';
 import { ATTRIBUTION, wyomingVoices } from '../../runtime/wyoming-voices';
@@ -51,7 +51,8 @@ export = function register(RED: NodeAPI): void {
     const serviceName = (def.serviceName ?? '').trim() || 'AllTalk';
     const streaming = flag(def.streaming, true);
     const priority = Number.isFinite(Number(def.priority)) && String(def.priority ?? '').trim() !== '' ? Number(def.priority) : 5;
-    const badge = new NodeBadge((s) => node.status(s), connection);
+    // The badge follows the server's state through show(): a port problem stays on it until it is solved.
+    const badge = new NodeBadge((s) => node.status(s), connection, undefined, false);
     const sessions = new Set<WyomingSession>();
     let server: WyomingServer | undefined;
     let advertised: Advertised | undefined;
@@ -61,13 +62,16 @@ export = function register(RED: NodeAPI): void {
     let served = 0;
     let failed = 0;
     let address = `${host}:${port}`;
+    /** Why it cannot listen now (the port is taken…), shown until it listens. */
+    let portProblem: Badge | undefined;
 
     if (!connection) return void node.status({ fill: 'red', shape: 'ring', text: 'no server configured' });
     const conn = connection;
 
     /** The badge: speaking now, else where it listens (its colour follows the AllTalk server's state). */
     function show(): void {
-      if (closing || !server) return;
+      if (closing) return;
+      if (!server) return portProblem ? badge.set(portProblem) : undefined;
       if (speaking > 0) return badge.set({ fill: 'blue', shape: 'dot', text: speakingText(speaking) });
       const state = conn.state.state;
       const fill = state === 'ready' ? 'green' : state === 'offline' ? 'red' : state === 'connecting' ? 'yellow' : 'blue';
@@ -153,7 +157,8 @@ export = function register(RED: NodeAPI): void {
         if (closing) return;
         const code = (err as { code?: string }).code;
         const why = code === 'EADDRINUSE' ? portInUseText(port) : shortText(`error: ${(err as Error).message}`);
-        badge.set({ fill: 'red', shape: 'ring', text: why });
+        portProblem = { fill: 'red', shape: 'ring', text: why };
+        badge.set(portProblem);
         node.warn(code === 'EADDRINUSE' ? `Port ${port} is in use by another program: trying again every ${RETRY_MS / 1000} s.`
           : `The Wyoming server cannot listen on ${host}:${port}: ${(err as Error).message}. Trying again every ${RETRY_MS / 1000} s.`);
         retry = setTimeout(() => void start(), RETRY_MS);
@@ -161,6 +166,7 @@ export = function register(RED: NodeAPI): void {
       }
       if (closing) return void candidate.close();
       server = candidate;
+      portProblem = undefined;
       const a = candidate.address;
       address = a ? `${a.address}:${a.port}` : address;
       node.log(`Wyoming server listening on ${address}`);
