@@ -1,70 +1,75 @@
 /**
  * Zeroconf (mDNS / DNS-SD) for a Wyoming server, so Home Assistant discovers it: the service type
- * `_wyoming._tcp`, an instance name and the port, as the reference servers advertise. One TXT entry
- * (Home Assistant reads none): with an empty TXT record, ciao took its own announcement, looped back
- * on a second interface, for a conflicting record and probed again instead of announcing (seen here).
- * Done by @homebridge/ciao (an RFC 6762/6763 responder: probing, name conflicts resolved by
- * renaming, goodbye packets when a service ends). No Node-RED imports.
+ * `_wyoming._tcp`, an instance name and the port, no TXT entries, as the reference servers
+ * advertise. Done by bonjour-service (a responder on multicast-dns: the name is probed first, the
+ * records announced, and withdrawn with goodbye records when the service stops); it changes nothing
+ * global in the process. No Node-RED imports.
  */
-import { getResponder, type CiaoService, type Responder } from '@homebridge/ciao';
+import { Bonjour } from 'bonjour-service';
 
 export const SERVICE_TYPE = 'wyoming';
 
 export interface Advertised {
-  /** The name it is advertised under (ciao renames it, "AllTalk (2)", when the name is taken). */
   readonly name: string;
-  /** Withdraws it (goodbye packets) and lets go of the responder. */
+  /** Withdraws it (goodbye records, TTL 0) and closes the responder's socket. */
   end(): Promise<void>;
 }
 
 export interface AdvertiseOptions {
   name: string;
   port: number;
-  /** The address the server listens on: a specific one is the only one advertised; 0.0.0.0 advertises every IPv4 address. */
+  /**
+   * The address the server listens on: a specific one is advertised on its interface only (a
+   * loopback one on loopback only: nothing leaves the machine); 0.0.0.0 on every interface.
+   */
   host: string;
-  /** Told when the advertised name changes, or advertising fails. */
+  /** Told what went wrong (the name is taken on the network, the mDNS socket cannot be opened). */
   onNote?: (text: string) => void;
+  /** How long to wait for the announcement before telling that it did not happen, ms (default 5000). */
+  waitMs?: number;
 }
 
-/** Advertises a Wyoming server; resolves once it is announced on the network. */
-export async function advertise(options: AdvertiseOptions): Promise<Advertised> {
+const LOOPBACK = /^(127\.|::1$|localhost$)/;
+
+/** Advertises a Wyoming server; resolves once it is announced, or rejects (with the responder closed). */
+export function advertise(options: AdvertiseOptions): Promise<Advertised> {
   const specific = options.host && options.host !== '0.0.0.0' && options.host !== '::';
-  // Bound to one address: advertised on its network only (the responder listens there only).
-  const responder: Responder = getResponder(specific ? { interface: options.host, disableIpv6: true } : { disableIpv6: true });
-  const service: CiaoService = responder.createService({
-    name: options.name,
-    type: SERVICE_TYPE,
-    port: options.port,
-    txt: { server: 'AllTalk' },
-    disabledIpv6: true,
-    ...(specific ? { restrictedAddresses: [options.host] } : {}),
+  const where = !specific ? {} : LOOPBACK.test(options.host) ? { interface: '127.0.0.1', bind: '127.0.0.1' } : { interface: options.host };
+  let failure: Error | undefined;
+  const bonjour = new Bonjour(where as Record<string, unknown>, (err: Error) => {
+    failure ??= err;
+    options.onNote?.(`Zeroconf: ${err.message}`);
   });
-  let name = options.name;
-  service.on('name-change', (changed: string) => {
-    name = changed;
-    options.onNote?.(`The zeroconf name "${options.name}" is taken on the network: advertised as "${changed}".`);
+  let closed = false;
+  const close = () => new Promise<void>((resolve) => {
+    if (closed) return resolve();
+    closed = true;
+    const timer = setTimeout(resolve, 1000);
+    timer.unref();
+    // Goodbye records first, then the socket.
+    bonjour.unpublishAll(() => {
+      bonjour.destroy(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   });
-  let ended = false;
-  const end = async () => {
-    if (ended) return;
-    ended = true;
+  return new Promise<Advertised>((resolve, reject) => {
+    let service: ReturnType<Bonjour['publish']>;
     try {
-      await service.end();
-      await service.destroy();
-    } finally {
-      await responder.shutdown().catch(() => undefined);
+      service = bonjour.publish({ name: options.name, type: SERVICE_TYPE, protocol: 'tcp', port: options.port, disableIPv6: true });
+    } catch (err) {
+      void close().then(() => reject(err));
+      return;
     }
-  };
-  try {
-    await service.advertise();
-  } catch (err) {
-    await end().catch(() => undefined);
-    throw err;
-  }
-  return {
-    get name() {
-      return name;
-    },
-    end,
-  };
+    const timer = setTimeout(() => {
+      void close().then(() => reject(failure ?? new Error(`"${options.name}" was not announced within ${(options.waitMs ?? 5000) / 1000} s (is the name taken on the network?)`)));
+    }, options.waitMs ?? 5000);
+    timer.unref();
+    service.once('up', () => {
+      clearTimeout(timer);
+      resolve({ name: options.name, end: close });
+    });
+    service.on('error', (err: Error) => options.onNote?.(`Zeroconf: ${err.message}`));
+  });
 }
