@@ -39,14 +39,16 @@ function partsNow(connection: ServerConnection, parts: Omit<KeyParts, 'engine' |
 }
 
 /**
- * The id the audio just made belongs under: the plan's, unless the server loaded another engine
- * or model meanwhile (a model change waiting in the queue ran first); undefined when the loaded
- * model is not known (nothing is kept then that a later lookup could take for another model's).
+ * The id the audio just made belongs under: the plan's, unless the server that made it (`maker`: a
+ * fallback, for a rerouted message) has another engine or model loaded (also after a model change
+ * that waited in the queue ran first); undefined when that model is not known (nothing is kept then
+ * that a later lookup could take for another model's). `sound`: what was sent, when it is not what
+ * the plan was made of (a fallback spoke it with a stand-in voice, without what its engine lacks).
  */
-export async function idNow(plan: CachePlan): Promise<string | undefined> {
-  const now = partsNow(plan.connection, plan.parts);
+export async function idNow(plan: CachePlan, maker: ServerConnection = plan.connection, sound?: unknown): Promise<string | undefined> {
+  const now = partsNow(maker, sound === undefined ? plan.parts : { ...plan.parts, sound });
   if (now.engine === null && now.model === null && !plan.serve) return undefined;
-  if (now.engine === plan.parts.engine && now.model === plan.parts.model) return plan.id;
+  if (sound === undefined && now.engine === plan.parts.engine && now.model === plan.parts.model) return plan.id;
   return plan.audio.cache.idFor(now);
 }
 
@@ -111,10 +113,11 @@ export async function keepAudio(
   meta: CacheMeta,
   audio: Buffer | { file: string },
   warn: (text: string) => void,
+  made?: { by: ServerConnection; sound?: unknown },
 ): Promise<CacheEntry | undefined> {
   let kept = false;
   let problem: string | undefined;
-  const id = await idNow(plan);
+  const id = await idNow(plan, made?.by, made?.sound);
   if (id === undefined) return undefined;
   // A generation that skipped the cache replaces the entry; concurrent misses keep the first.
   const opts = { replace: !plan.lookup };

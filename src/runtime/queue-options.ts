@@ -7,6 +7,7 @@
 import { AllTalkError, describeValue } from '../api/errors';
 import { messageView } from './input-handler';
 import type { ServerConnection } from './server-connection';
+import { ServerGroup } from './server-group';
 import { interruptServer } from './server-stop';
 
 export interface QueueOptions {
@@ -63,10 +64,15 @@ export function nodeLabel(node: { type: string; id: string; name?: string }): st
 
 /**
  * The queue options of one job of `who`, to spread into runGeneration/changeModel. Call it right
- * before enqueueing, with nothing awaited in between: when the message interrupts, the server's
- * queue and work in flight are cancelled here, and the job then goes first.
+ * before enqueueing, with nothing awaited in between: when the message interrupts, the queue and
+ * work in flight of its server (of a group: of every server in it) are cancelled here, and the job
+ * then goes first.
  */
-export function queueTurn(c: ServerConnection, options: QueueOptions, who: string): { priority: number; first: boolean } {
-  if (options.interrupt) interruptServer(c, who);
+export function queueTurn(c: ServerConnection | ServerGroup, options: QueueOptions, who: string): { priority: number; first: boolean } {
+  if (options.interrupt) {
+    // Every server the node's messages can run on.
+    if (c instanceof ServerGroup) for (const m of c.members()) interruptServer(m.connection, who);
+    else interruptServer(c, who);
+  }
   return { priority: options.priority, first: options.interrupt };
 }

@@ -8,10 +8,12 @@ import { AllTalkError } from '../api/errors';
 import type { AudioService } from './audio-service';
 import type { FilePolicy } from './file-policy';
 import type { ServerConnection } from './server-connection';
+import type { ServerGroup } from './server-group';
 
 interface ConfigNodeLike {
   type: string;
   connection?: ServerConnection;
+  group?: ServerGroup;
 }
 
 /** The connection of config node `id`, or undefined when none is configured or deployed. */
@@ -19,6 +21,13 @@ export function serverConnection(RED: NodeAPI, id: string | undefined): ServerCo
   if (!id) return undefined;
   const n = RED.nodes.getNode(id) as unknown as ConfigNodeLike | null;
   return n && n.type === 'alltalk-config' ? n.connection : undefined;
+}
+
+/** Config node `id`'s server and its fallbacks, which the node's messages are routed between, or undefined. */
+export function serverGroup(RED: NodeAPI, id: string | undefined): ServerGroup | undefined {
+  if (!id) return undefined;
+  const n = RED.nodes.getNode(id) as unknown as ConfigNodeLike | null;
+  return n && n.type === 'alltalk-config' ? n.group : undefined;
 }
 
 /** The audio cache and speaker URLs of config node `id`, or undefined. */

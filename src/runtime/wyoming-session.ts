@@ -16,6 +16,7 @@ import type { WyomingEvent } from '../wyoming/framing';
 import { SentenceSplitter } from '../wyoming/sentences';
 import type { ConnectionHandler, WyomingConnection } from '../wyoming/server';
 import { splitText } from './text-splitter';
+import type { RouteFacts } from './route-facts';
 import { speak, type SpeechSettings } from './wyoming-speech';
 import { resolveVoice, type VoiceChoice, type VoiceSource } from './wyoming-voices';
 
@@ -40,6 +41,8 @@ export interface RequestReport {
   client: string;
   streaming: boolean;
   error?: AllTalkError;
+  /** Where it ran last (a fallback, while the node's server was down); absent: its own server. */
+  route?: RouteFacts;
 }
 
 export interface SessionHooks {
@@ -53,6 +56,7 @@ export interface SessionHooks {
 }
 
 interface Stream {
+  route?: RouteFacts;
   choice: VoiceChoice;
   splitter: SentenceSplitter;
   text: string;
@@ -146,7 +150,7 @@ export class WyomingSession implements ConnectionHandler {
       const choice = resolveVoice(this.hooks.source(), requestedVoice(data), this.settings);
       Object.assign(report, choice);
       const out = new AudioOut((e) => this.conn.send(e));
-      for (const part of this.parts(text)) report.cached = (await this.say(part, choice, out)) && report.cached;
+      for (const part of this.parts(text)) report.cached = (await this.say(part, choice, out, report)) && report.cached;
       await out.end();
       report.firstAudioMs = out.firstChunkAt === undefined ? undefined : out.firstChunkAt - startedAt;
     } catch (err) {
@@ -194,7 +198,7 @@ export class WyomingSession implements ConnectionHandler {
     this.chain = this.chain.catch(() => undefined).then(async () => {
       this.stream = undefined;
       this.stopping = false;
-      const report: RequestReport = { payload: stream.text, ...stream.choice, cached: stream.cached, durationMs: 0, client: this.conn.remote, streaming: true };
+      const report: RequestReport = { payload: stream.text, ...stream.choice, cached: stream.cached, durationMs: 0, client: this.conn.remote, streaming: true, route: stream.route };
       if (!this.failed) {
         try {
           await this.conn.send({ type: EVENT.synthesizeStopped, data: {} });
@@ -216,7 +220,7 @@ export class WyomingSession implements ConnectionHandler {
     const stream = this.stream as Stream;
     try {
       const out = new AudioOut((e) => this.conn.send(e), stream.format);
-      for (const part of this.parts(sentence)) stream.cached = (await this.say(part, stream.choice, out)) && stream.cached;
+      for (const part of this.parts(sentence)) stream.cached = (await this.say(part, stream.choice, out, stream)) && stream.cached;
       await out.end();
       stream.format ??= out.audioFormat;
       stream.firstAudioAt ??= out.firstChunkAt;
@@ -226,13 +230,15 @@ export class WyomingSession implements ConnectionHandler {
     }
   }
 
-  /** Speaks one part; resolves whether it came from the cache. */
-  private async say(text: string, choice: VoiceChoice, out: AudioOut): Promise<boolean> {
+  /** Speaks one part; resolves whether it came from the cache (`into` learns where it ran). */
+  private async say(text: string, choice: VoiceChoice, out: AudioOut, into: { route?: RouteFacts }): Promise<boolean> {
     const cancel = new Cancellation();
     const unlink = cancel.follow(this.lifetime);
     this.current = cancel;
     try {
-      return (await speak(this.settings, text, choice, out, cancel)).cached;
+      const spoken = await speak(this.settings, text, choice, out, cancel);
+      if (spoken.route) into.route = spoken.route;
+      return spoken.cached;
     } finally {
       unlink();
       if (this.current === cancel) this.current = undefined;

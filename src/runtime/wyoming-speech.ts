@@ -3,8 +3,9 @@
  * said comes from the audio cache (identical requests share one generation), the rest waits its
  * turn in the server's queue with the node's priority. Where the engine streams, AllTalk's
  * streaming route is used and its audio passed on as it arrives (first audio before generation
- * ends); otherwise the audio is generated, fetched and sent. A cancel (the client hung up, a stop)
- * ends it at once.
+ * ends); otherwise the audio is generated, fetched and sent. A message runs on the node's server, or
+ * on a fallback while that is down (see server-group.ts). A cancel (the client hung up, a stop) ends
+ * it at once.
  */
 import type { CancelSignal } from '../api/cancellation';
 import { AllTalkError } from '../api/errors';
@@ -15,11 +16,16 @@ import type { AudioService } from './audio-service';
 import { answerOrLead, keepAudio, NO_CACHE, planCache } from './cached-audio';
 import { readEach } from './read-each';
 import type { ServerConnection } from './server-connection';
+import { runRouted, type ServerGroup } from './server-group';
+import { engineStreams } from './server-member';
+import type { RouteFacts } from './route-facts';
+import { voiceOn } from './stand-in';
 import { WavStreamReader } from './wav-stream';
 import type { VoiceChoice } from './wyoming-voices';
 
 export interface SpeechSettings {
-  connection: ServerConnection;
+  /** The node's server and its fallbacks. */
+  group: ServerGroup;
   audio: AudioService | undefined;
   /** Queue priority of the requests. */
   priority: number;
@@ -29,18 +35,12 @@ export interface SpeechSettings {
   warn: (text: string) => void;
 }
 
-/** Whether the loaded engine and model stream (XTTS with an `xtts - …` model). */
-export function engineStreams(connection: ServerConnection): boolean {
-  const s = connection.cache.settings;
-  return s?.streaming_capable === true && !s.current_model_loaded?.startsWith('apitts');
-}
-
 /**
  * Speaks `text` (at most the server's limit long) into `out`; resolves whether it came from the
  * cache. Rejects with an AllTalkError naming the cause.
  */
-export async function speak(s: SpeechSettings, text: string, choice: VoiceChoice, out: AudioOut, signal: CancelSignal): Promise<{ cached: boolean }> {
-  const { connection } = s;
+export async function speak(s: SpeechSettings, text: string, choice: VoiceChoice, out: AudioOut, signal: CancelSignal): Promise<{ cached: boolean; route?: RouteFacts }> {
+  const connection = s.group.own.connection;
   const plan = await planCache({
     audio: s.audio, connection, node: 'alltalk-wyoming', sound: { text, ...choice }, enabled: s.cache, alltalk: undefined, serve: false,
   });
@@ -50,15 +50,21 @@ export async function speak(s: SpeechSettings, text: string, choice: VoiceChoice
       await out.wav(hit.data);
       return { cached: true };
     }
-    const streams = engineStreams(connection);
-    const wav = await connection.runGeneration(
-      (job) => (streams ? streamInto(connection, text, choice, out, job) : generate(connection, text, choice, job)),
-      { signal, priority: s.priority, kind: streams ? 'stream' : 'generation' },
-    );
+    // On its own server, or a fallback (its stand-in voice when it lacks the voice); the streaming
+    // route wherever the engine streams.
+    const routed = await runRouted(s.group, async (attempt, job) => {
+      const target = attempt.member.connection;
+      const here = attempt.rerouted ? { voice: voiceOn(attempt.member, choice.voice), language: choice.language } : choice;
+      const streams = engineStreams(target);
+      const wav = streams ? await streamInto(target, text, here, out, job, attempt.delivered) : await generate(target, text, here, job);
+      return { wav, streams, here };
+    }, { signal, priority: s.priority, kind: engineStreams(connection) ? 'stream' : 'generation' });
+    const { wav, streams, here } = routed.value;
     // Generated audio goes out after its turn in the queue: a slow client never holds the server.
     if (!streams) await out.wav(wav as Buffer);
-    if (plan && wav && !signal.aborted) await keepAudio(plan, {}, wav, s.warn);
-    return { cached: false };
+    const maker = routed.rerouted ? { by: routed.member.connection, sound: { text, ...here } } : undefined;
+    if (plan && wav && !signal.aborted) await keepAudio(plan, {}, wav, s.warn, maker);
+    return { cached: false, route: routed };
   } finally {
     release();
   }
@@ -85,7 +91,9 @@ async function generate(connection: ServerConnection, text: string, choice: Voic
  * cache (undefined when it was larger than "Max audio size"). A stream cut short (AllTalk's only way
  * to fail after it began) rejects.
  */
-async function streamInto(connection: ServerConnection, text: string, choice: VoiceChoice, out: AudioOut, signal: CancelSignal): Promise<Buffer | undefined> {
+async function streamInto(
+  connection: ServerConnection, text: string, choice: VoiceChoice, out: AudioOut, signal: CancelSignal, onFirstAudio: () => void,
+): Promise<Buffer | undefined> {
   const ctx = connection.validationContext();
   const params = validateStreamParams({ text, voice: choice.voice, language: choice.language, output_file: 'stream_output' }, { ...ctx, maxCharacters: Number.MAX_SAFE_INTEGER });
   const reader = new WavStreamReader(connection.origin);
@@ -95,6 +103,7 @@ async function streamInto(connection: ServerConnection, text: string, choice: Vo
   await readEach(body, (chunk) => {
     const audio = reader.push(chunk);
     if (!audio.length || !reader.header) return undefined;
+    if (reader.audioBytes === audio.length) onFirstAudio();
     if (kept + audio.length <= connection.client.maxAudioBytes) {
       pieces.push(audio);
       kept += audio.length;

@@ -407,14 +407,18 @@ describe('WyomingServer: waiting and idle connections', function () {
     const connection = {
       origin: 'http://alltalk.test',
       cache: { settings, updatedAt: 1 },
+      // What a generation of the speech module resolves: the WAV, not streamed, and the voice it was spoken with.
       runGeneration: async () => {
         state.asked++;
         await gate();
-        return wav;
+        return { wav, streams: false, here: { voice: 'female_01.wav', language: 'auto' } };
       },
     };
+    // One server, no fallbacks: routing runs the work on it directly.
+    const own = { connection, ref: { id: 'cfg', name: 'fake', url: connection.origin }, settings: { fallbacks: [] } };
+    const group = { own, members: () => [own] };
     state.port = await start(idleMs, (c) => new WyomingSession(c, {
-      connection, audio: undefined, priority: 5, cache: false, warn: () => undefined,
+      group, audio: undefined, priority: 5, cache: false, warn: () => undefined,
       voice: '', language: 'auto', maxCharacters: 2000, maxTotal: 20000,
     }, {
       info: () => ({ type: 'info', data: {} }),

@@ -3,6 +3,8 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { AllTalkClientOptions, TlsOptions } from '../../api/client';
 import type { AudioService } from '../../runtime/audio-service';
 import type { ServerConnection } from '../../runtime/server-connection';
+import type { ServerGroup } from '../../runtime/server-group';
+import type { MemberSettings, ServerMember } from '../../runtime/server-member';
 
 export interface AllTalkConfigDef extends NodeDef {
   protocol: 'http' | 'https';
@@ -27,6 +29,14 @@ export interface AllTalkConfigDef extends NodeDef {
    * relative to the user directory. Configurations (or Node-RED processes) naming one folder share it.
    */
   cacheFolder?: string;
+  /** Other server configurations (ids), in order: where its nodes' messages go while it is down. */
+  fallbacks?: string[] | string;
+  /** Use the fallbacks also to share load while it is up (default false). */
+  share?: boolean | string;
+  /** Its voice for a message rerouted here with a voice it does not have ('' = its first voice). */
+  standInVoice?: string;
+  /** Time between probes of a server that is down, in seconds (default 5). */
+  probeInterval?: string | number;
 }
 
 export interface AllTalkConfigCredentials {
@@ -37,6 +47,10 @@ export interface AllTalkConfigCredentials {
 
 export interface AllTalkConfigNode extends Node<AllTalkConfigCredentials> {
   connection: ServerConnection;
+  /** This server among servers (its health for routing, its routing settings). */
+  member: ServerMember;
+  /** This server and its fallbacks, as its nodes route messages. */
+  group: ServerGroup;
   /** The audio cache and the speaker URLs of this server. */
   audio: AudioService;
   /** Where this node's connection goes: stored credentials are only ever sent there. */
@@ -99,4 +113,18 @@ export const MAX_AUDIO_MB = 4000;
 
 function text(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
+}
+
+/** The routing settings of a server configuration (fallbacks that are not itself, in order, once each). */
+export function routingSettings(id: string, def: Partial<AllTalkConfigDef>, origin: string): MemberSettings {
+  const raw = Array.isArray(def.fallbacks) ? def.fallbacks : typeof def.fallbacks === 'string' && def.fallbacks ? def.fallbacks.split(',') : [];
+  const fallbacks = [...new Set(raw.filter((f): f is string => typeof f === 'string').map((f) => f.trim()).filter((f) => f && f !== id))];
+  return {
+    id,
+    name: (typeof def.name === 'string' && def.name.trim()) || origin,
+    fallbacks,
+    share: def.share === true || def.share === 'true',
+    standInVoice: typeof def.standInVoice === 'string' ? def.standInVoice.trim() : '',
+    probeIntervalMs: num(def.probeInterval, 5, 0.05, 3600) * 1000,
+  };
 }

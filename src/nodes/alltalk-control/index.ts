@@ -12,7 +12,7 @@ import { LOADING_MODEL_TEXT, NodeBadge, STOPPING_TEXT } from '../../runtime/node
 import { nodeLabel, type QueueOptions, queueTurn, readQueueOptions } from '../../runtime/queue-options';
 import type { ServerConnection } from '../../runtime/server-connection';
 import { stopServer } from '../../runtime/server-stop';
-import { closeWorker, requireConnection, serverAudio, serverConnection } from '../../runtime/worker-node';
+import { closeWorker, requireConnection, serverAudio, serverConnection, serverGroup } from '../../runtime/worker-node';
 import { type ControlDialog, type ControlPlan, planCommand, resolveCommand } from './control-commands';
 
 interface ControlDef extends NodeDef {
@@ -43,6 +43,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const connection = serverConnection(RED, def.server);
+    const group = serverGroup(RED, def.server);
     const audio = serverAudio(RED, def.server);
     const badge = new NodeBadge((s) => node.status(s), connection, LOADING_MODEL_TEXT);
     const lifetime = nodeLifetime();
@@ -75,7 +76,8 @@ export = function register(RED: NodeAPI): void {
     /** msg.priority places the queued commands (model changes); msg.alltalk.interrupt clears the queue before any command. */
     async function execute(plan: ControlPlan, c: ServerConnection, queue: QueueOptions): Promise<Outcome> {
       if (plan.command === 'stop') return stop(plan.clearQueue || queue.interrupt, c);
-      const turn = queueTurn(c, queue, nodeLabel(node));
+      // An interrupt clears every server its messages can run on; the command itself goes to its own.
+      const turn = queueTurn(group ?? c, queue, nodeLabel(node));
       switch (plan.command) {
         case 'refresh': {
           const response = await c.refresh();
@@ -147,12 +149,24 @@ export = function register(RED: NodeAPI): void {
      */
     async function stop(clearQueue: boolean, c: ServerConnection): Promise<Outcome> {
       badge.set({ fill: 'yellow', shape: 'dot', text: STOPPING_TEXT });
-      const reason = new AllTalkError('aborted', `Cancelled by ${who} stop: the queue of AllTalk at ${c.origin} was cleared.`, { server: c.origin });
-      const { streamsStopped, cancelled, server } = stopServer(c, { clearQueue, reason });
+      const stopOne = (on: ServerConnection) => stopServer(on, {
+        clearQueue,
+        reason: new AllTalkError('aborted', `Cancelled by ${who} stop: the queue of AllTalk at ${on.origin} was cleared.`, { server: on.origin }),
+      });
+      const { streamsStopped, cancelled, server } = stopOne(c);
+      // Every server its messages can run on: its fallbacks too (each once).
+      const others = (group?.members() ?? []).filter((m) => m.connection !== c).map((m) => ({ ref: m.ref, outcome: stopOne(m.connection) }));
       // Ours is done: a server that is busy (a generation it cannot stop) or gone only misses its own stop.
       const { response, serverError } = await server;
       const extra: Record<string, unknown> = { streamsStopped, cancelled };
       if (serverError !== undefined) extra.serverError = serverError;
+      if (others.length) {
+        extra.fallbacks = await Promise.all(others.map(async ({ ref, outcome }) => {
+          const reply = await outcome.server.catch((err: Error) => ({ response: null, serverError: err.message }));
+          return { server: ref, streamsStopped: outcome.streamsStopped, cancelled: outcome.cancelled,
+            ...(reply.serverError !== undefined ? { serverError: reply.serverError } : {}) };
+        }));
+      }
       return { response, ...(await freshSettings(c, extra)) };
     }
 

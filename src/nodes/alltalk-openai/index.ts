@@ -13,7 +13,9 @@ import { checkWritable, handleInput, messageView, nodeLifetime, safeText, writeO
 import { NodeBadge } from '../../runtime/node-badge';
 import { nodeLabel, queueTurn, readQueueOptions } from '../../runtime/queue-options';
 import { readInput, wholeNumber } from '../../runtime/node-properties';
-import { closeWorker, filePolicy, requireConnection, serverAudio, serverConnection } from '../../runtime/worker-node';
+import { closeWorker, filePolicy, requireConnection, serverAudio, serverConnection, serverGroup } from '../../runtime/worker-node';
+import { runRouted, type ServerGroup } from '../../runtime/server-group';
+import { routeOf, type RouteFacts } from '../../runtime/route-facts';
 import { answerOrLead, keepAudio, NO_CACHE, planCache } from '../../runtime/cached-audio';
 import type { CacheEntry } from '../../runtime/audio-cache';
 import type { CancelSignal } from '../../api/cancellation';
@@ -49,6 +51,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const connection = serverConnection(RED, def.server);
+    const group = serverGroup(RED, def.server);
     const audioService = serverAudio(RED, def.server);
     const useCache = def.cache !== false && def.cache !== 'false';
     const badge = new NodeBadge((s) => node.status(s), connection);
@@ -86,25 +89,31 @@ export = function register(RED: NodeAPI): void {
       let startedAt = received;
       let audio: Buffer;
       let entry: CacheEntry | undefined;
+      const servers = group as ServerGroup;
+      let route: RouteFacts = { server: servers.own.ref, rerouted: false };
+      let maker: { by: ServerConnection } | undefined;
       try {
-        // An interrupt clears the server's queue now (also when the answer comes from the cache), and
+        // An interrupt clears the queues now (also when the answer comes from the cache), and
         // nothing is awaited between it and this message's place in the queue.
-        const turn = queueTurn(connection, queue, nodeLabel(node));
-        // 3. Or generate every part in the server's queue, in order, and keep the audio.
+        const turn = queueTurn(servers, queue, nodeLabel(node));
+        // 3. Or generate every part in the queue of its server (or a fallback), in order, and keep the audio.
         if (found) {
           audio = found.data;
         } else {
           const job = badge.job();
           try {
-            audio = await connection.runGeneration(async (signal) => {
+            const routed = await runRouted(servers, async (attempt, signal) => {
               startedAt = Date.now();
-              return speak(connection, plan, signal);
+              return speak(attempt.member.connection, plan, signal);
             }, { signal: lifetime, onPosition: (p) => job.onPosition(p), ...turn });
+            audio = routed.value;
+            route = routed;
+            if (routed.rerouted) maker = { by: routed.member.connection };
           } finally {
             job.finish();
           }
         }
-        entry = found?.entry ?? (cachePlan ? await keepAudio(cachePlan, { pcm: plan.format === 'pcm' }, audio, (t) => node.warn(t)) : undefined);
+        entry = found?.entry ?? (cachePlan ? await keepAudio(cachePlan, { pcm: plan.format === 'pcm' }, audio, (t) => node.warn(t), maker) : undefined);
       } finally {
         release();
       }
@@ -121,6 +130,7 @@ export = function register(RED: NodeAPI): void {
           format: plan.format,
           parts: plan.requests.length,
           ...(cachePlan?.lookup ? { cached: found !== undefined } : {}),
+          ...routeOf(route),
         },
       };
       if (plan.output === 'url' && cachePlan && entry) {
@@ -133,7 +143,7 @@ export = function register(RED: NodeAPI): void {
         out.filename = written;
       }
       writeOutput(msg, out);
-      badge.done(Date.now() - received);
+      badge.done(Date.now() - received, route.rerouted ? `via ${route.server.name}` : undefined);
       send(msg);
     }, (err) => badge.error(isAllTalkError(err) ? err.shortReason : safeText(err.message) || 'failed'));
 

@@ -7,7 +7,7 @@ import { isAllTalkError } from '../../api/errors';
 import { checkWritable, handleInput, readMessage, safeText, writeOutput } from '../../runtime/input-handler';
 import { NodeBadge } from '../../runtime/node-badge';
 import type { ServerConnection } from '../../runtime/server-connection';
-import { requireConnection, serverConnection } from '../../runtime/worker-node';
+import { requireConnection, serverConnection, serverGroup } from '../../runtime/worker-node';
 import { type StatusPayload, statusPayload } from './status-payload';
 
 interface StatusDef extends NodeDef {
@@ -18,7 +18,7 @@ interface StatusDef extends NodeDef {
 
 /** What "something changed" means for report-by-exception. */
 function fingerprint(p: StatusPayload): string {
-  return JSON.stringify([p.state, p.engine, p.model, p.voices]);
+  return JSON.stringify([p.state, p.engine, p.model, p.voices, p.fallbacks.map((f) => [f.id, f.up])]);
 }
 
 /** Offline and busy are states to report, not failures. */
@@ -31,6 +31,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const connection = serverConnection(RED, def.server);
+    const group = serverGroup(RED, def.server);
     const badge = new NodeBadge((s) => node.status(s), connection);
     const onlyChanges = def.onlyChanges === true || (def.onlyChanges as unknown) === 'true';
     const intervalSec = Number(def.interval);
@@ -41,7 +42,7 @@ export = function register(RED: NodeAPI): void {
 
     /** Builds the report; returns undefined when nothing changed and only changes are reported. */
     function report(): StatusPayload | undefined {
-      const payload = statusPayload(connection as ServerConnection);
+      const payload = statusPayload(connection as ServerConnection, group);
       const fp = fingerprint(payload);
       if (onlyChanges && fp === last) return undefined;
       last = fp;

@@ -1,6 +1,7 @@
 /** The report alltalk-status sends. */
 import { CAPABILITY_FLAGS } from '../../api/types';
 import type { ServerConnection } from '../../runtime/server-connection';
+import type { ServerGroup } from '../../runtime/server-group';
 
 export interface StatusPayload {
   ready: boolean;
@@ -12,10 +13,20 @@ export interface StatusPayload {
   voices: string[];
   rvcVoices: string[];
   capabilities: Record<string, boolean>;
+  /** Each fallback server (those that exist): name, address, state, and whether messages can be routed to it. */
+  fallbacks: FallbackState[];
   checkedAt: string;
 }
 
-export function statusPayload(connection: ServerConnection): StatusPayload {
+export interface FallbackState {
+  id: string;
+  name: string;
+  url: string;
+  state: string;
+  up: boolean;
+}
+
+export function statusPayload(connection: ServerConnection, group?: ServerGroup): StatusPayload {
   const { state, reason } = connection.state;
   const { settings, rvcVoices } = connection.cache;
   const capabilities: Record<string, boolean> = {};
@@ -30,6 +41,7 @@ export function statusPayload(connection: ServerConnection): StatusPayload {
     voices: connection.voices,
     rvcVoices: [...rvcVoices],
     capabilities,
+    fallbacks: group ? group.members().slice(1).map((m) => ({ ...m.ref, state: m.connection.state.state, up: m.up })) : [],
     checkedAt: new Date().toISOString(),
   };
 }

@@ -16,7 +16,11 @@ import { checkWritable, handleInput, messageView, nodeLifetime, readMessage, saf
 import { NodeBadge, STREAMING_TEXT, streamingText, WAITING_TEXT } from '../../runtime/node-badge';
 import { nodeLabel, queueTurn, readQueueOptions } from '../../runtime/queue-options';
 import { readInput, wholeNumber } from '../../runtime/node-properties';
-import { closeWorker, filePolicy, requireConnection, serverAudio, serverConnection } from '../../runtime/worker-node';
+import { closeWorker, filePolicy, requireConnection, serverAudio, serverConnection, serverGroup } from '../../runtime/worker-node';
+import { runRouted, type ServerGroup } from '../../runtime/server-group';
+import { engineStreams } from '../../runtime/server-member';
+import { routeOf, type RouteFacts } from '../../runtime/route-facts';
+import { voiceOn } from '../../runtime/stand-in';
 import { LiveSink } from './live-sink';
 import { CacheTee, cachedWav, replay } from './stream-cache';
 import { isStopMessage, planStream, type StreamDialog } from './stream-options';
@@ -53,6 +57,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const connection = serverConnection(RED, def.server);
+    const group = serverGroup(RED, def.server);
     const audio = serverAudio(RED, def.server);
     const useCache = def.cache === true || def.cache === 'true';
     const badge = new NodeBadge((s) => node.status(s), connection, STREAMING_TEXT);
@@ -122,7 +127,9 @@ export = function register(RED: NodeAPI): void {
       const wav = hit ? cachedWav(hit.data) : undefined;
       // An interrupt clears the server's queue and ends its streams now, before this one is among
       // them (with output url it takes its place first when the speaker fetches it).
-      const turn = queueTurn(connection, queue, nodeLabel(node));
+      const servers = group as ServerGroup;
+      const turn = queueTurn(servers, queue, nodeLabel(node));
+      let route: RouteFacts = { server: servers.own.ref, rerouted: false };
 
       // 3. Output "url": a URL on Node-RED at once; the stream starts when a speaker fetches it.
       if (plan.output === 'url' && audio) {
@@ -179,6 +186,7 @@ export = function register(RED: NodeAPI): void {
         timing: { queuedMs: startedAt - received, firstAudioMs: result.firstAudioAt ? result.firstAudioAt - startedAt : null, totalMs: finished - received },
         stopped: result.stopped,
         ...(cachePlan?.lookup ? { cached: wav !== undefined } : {}),
+        ...routeOf(route),
       };
       if (sink instanceof ChunkSink) {
         sink.finish(alltalk);
@@ -194,7 +202,7 @@ export = function register(RED: NodeAPI): void {
         send(msg);
       }
       if (result.stopped) badge.stopped();
-      else badge.done(finished - received);
+      else badge.done(finished - received, route.rerouted ? `via ${route.server.name}` : undefined);
 
       /** Runs the stream through the queue into `into` (copied into the cache when it keeps streams). */
       async function run(into: StreamSink, keep: CachePlan | undefined): Promise<{ result: StreamResult; startedAt: number }> {
@@ -214,13 +222,21 @@ export = function register(RED: NodeAPI): void {
         let startedAt = 0;
         try {
           badge.progress(STREAMING_TEXT);
-          const result = await c.runGeneration((signal) => {
+          // On its own server, or on a fallback that streams (its stand-in voice when it lacks the voice).
+          const routed = await runRouted(servers, (attempt, signal) => {
             job.started = true;
             startedAt = Date.now();
-            return streamAll(c, plan, tee ?? into, job, signal, limits.maxCharacters, (seconds) => badge.progress(streamingText(seconds * 1000)));
-          }, { signal: job.cancel, onPosition: (p) => tracker.onPosition(p), ...turn });
-          // Kept only when finished, unstopped, and made by the model the key names.
-          if (tee && keep && !result.stopped && (await idNow(keep)) === keep.id) {
+            const target = attempt.member.connection;
+            const here = attempt.rerouted ? { ...plan, requests: plan.requests.map((r) => ({ ...r, voice: voiceOn(attempt.member, r.voice) })) } : plan;
+            // A stop of the server it runs on ends it too.
+            const unhook = attempt.rerouted ? target.addStreamStopper(stopStreams) : undefined;
+            return streamAll(target, here, tee ?? into, job, signal, limits.maxCharacters, (seconds) => badge.progress(streamingText(seconds * 1000)),
+              attempt.delivered).finally(() => unhook?.());
+          }, { signal: job.cancel, onPosition: (p) => tracker.onPosition(p), capable: (m) => engineStreams(m.connection), ...turn });
+          const result = routed.value;
+          route = routed;
+          // Kept only when finished, unstopped, on its own server, and made by the model the key names.
+          if (tee && keep && !result.stopped && !routed.rerouted && (await idNow(keep)) === keep.id) {
             await tee.keep().catch((err: Error) => node.warn(`The stream could not be kept in the cache: ${err.message}`));
           } else {
             await tee?.drop();

@@ -39,6 +39,8 @@ export async function streamAll(
   signal: CancelSignal,
   maxCharacters: number,
   onProgress: (seconds: number) => void,
+  /** Called once, right before the first audio goes to the sink (no retry elsewhere after it). */
+  onFirstAudio?: () => void,
 ): Promise<StreamResult> {
   const result: StreamResult = { stopped: false, seconds: 0 };
   let frameRate = 0;
@@ -57,6 +59,7 @@ export async function streamAll(
           if (i === 0) {
             result.format = reader.format;
             frameRate = reader.format.sampleRate * reader.frameBytes;
+            onFirstAudio?.();
             sink.begin(reader.header as Buffer, reader.format);
           } else if (!sameFormat(result.format as AudioFormat, reader.format)) {
             throw new AllTalkError('invalid-response', `AllTalk at ${connection.origin} streamed part ${i + 1} of the long text in another ` +

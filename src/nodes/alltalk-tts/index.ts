@@ -16,10 +16,12 @@ import type { ServerConnection } from '../../runtime/server-connection';
 import { splitText } from '../../runtime/text-splitter';
 import { WavPartsBuffer, WavPartsFile } from '../../runtime/wav-parts';
 import { readInput, wholeNumber } from '../../runtime/node-properties';
-import { closeWorker, filePolicy, requireConnection, serverAudio, serverConnection } from '../../runtime/worker-node';
+import { closeWorker, filePolicy, requireConnection, serverAudio, serverConnection, serverGroup } from '../../runtime/worker-node';
 import { type OutputMode, resolveRequest, type TtsDialog } from './tts-options';
 import { defaultName, type OutputFacts, outputOf, type Part, soundOf, summarize, summaryFrom } from './tts-result';
 import { answerOrLead, type CachePlan, keepAudio, NO_CACHE, planCache } from '../../runtime/cached-audio';
+import { runRouted, type ServerGroup } from '../../runtime/server-group';
+import { formOn } from '../../runtime/stand-in';
 
 interface TtsDef extends NodeDef, Partial<Record<TtsGenerateField, string>> {
   server: string;
@@ -50,6 +52,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const connection = serverConnection(RED, def.server);
+    const group = serverGroup(RED, def.server);
     const audio = serverAudio(RED, def.server);
     const useCache = def.cache !== false && def.cache !== 'false';
     const badge = new NodeBadge((s) => node.status(s), connection);
@@ -63,7 +66,7 @@ export = function register(RED: NodeAPI): void {
     handleInput(node, async (msg, send) => {
       const received = Date.now();
       requireConnection(connection);
-      const server: ServerConnection = connection;
+      const servers = group as ServerGroup;
 
       // 1. Resolve and check everything before anything is sent.
       const raw = (await readInput(RED, node, def.property, def.propertyType, msg)).value;
@@ -88,13 +91,14 @@ export = function register(RED: NodeAPI): void {
       try {
         // An interrupt clears the server's queue now (also when the answer comes from the cache), and
         // nothing is awaited between it and this message's place in the queue.
-        const turn = queueTurn(connection, queue, nodeLabel(node));
+        const turn = queueTurn(servers, queue, nodeLabel(node));
         facts = hit ?? await generateAndKeep(turn);
       } finally {
         release();
       }
+      facts.route ??= { server: servers.own.ref, rerouted: false };
       writeOutput(msg, outputOf(facts));
-      badge.done(Date.now() - received);
+      badge.done(Date.now() - received, facts.route.rerouted ? `via ${facts.route.server.name}` : undefined);
       send(msg);
 
       // 3. Generate (and download) in the server's queue, and keep the audio.
@@ -105,15 +109,21 @@ export = function register(RED: NodeAPI): void {
           const timing = { generationMs: 0, downloadMs: 0 };
           // Served by Node-RED: the audio is fetched to be kept, and the URL given is Node-RED's.
           const fetchAs: OutputMode = serve ? 'buffer' : output;
-          const result = await server.runGeneration(async (signal) => {
+          // On its own server, or on a fallback (what that engine cannot use is left out there).
+          const routed = await runRouted(servers, async (attempt, signal) => {
             startedAt = Date.now();
-            return generate(server, forms, fetchAs, target, signal, timing);
+            const sent = attempt.rerouted ? forms.map((f) => formOn(attempt.member, f)) : forms;
+            return { sent, result: await generate(attempt.member.connection, sent, fetchAs, target, signal, timing) };
           }, { signal: lifetime, onPosition: (p) => job.onPosition(p), ...turn });
+          const { sent, result } = routed.value;
           const summary = summarize(result.parts);
-          const made: OutputFacts = { forms, output, summary, audio: result.audio, written: result.written, bytes: result.bytes,
-            timing: { queuedMs: startedAt - received, ...timing }, cached: plan?.lookup ? false : undefined };
+          const made: OutputFacts = { forms: sent, output, summary, audio: result.audio, written: result.written, bytes: result.bytes,
+            timing: { queuedMs: startedAt - received, ...timing }, cached: plan?.lookup ? false : undefined, route: routed };
           if (plan && (result.audio || result.written)) {
-            const entry = await keepAudio(plan, { extra: { summary } }, result.audio ?? { file: result.written as string }, (t) => node.warn(t));
+            const kept = result.audio ?? { file: result.written as string };
+            // Kept under the engine and model that made it (a stand-in's audio never answers for the own server's).
+            const maker = routed.rerouted ? { by: routed.member.connection, sound: soundOf(sent) } : undefined;
+            const entry = await keepAudio(plan, { extra: { summary } }, kept, (t) => node.warn(t), maker);
             if (serve && entry) made.servedUrl = plan.audio.urlFor(entry);
           }
           return made;

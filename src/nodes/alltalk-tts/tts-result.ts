@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import type { TtsGenerateResult } from '../../api/types';
 import type { FormFields } from '../../api/validation';
+import { routeOf, type RouteFacts } from '../../runtime/route-facts';
 import type { OutputMode } from './tts-options';
 
 /** One generated part, as the server answered. */
@@ -53,7 +54,10 @@ export interface OutputFacts {
   servedUrl?: string;
   /** Whether the cache was looked in: true on a hit, false on a miss, absent when not. */
   cached?: boolean;
+  /** Where it ran: its own server, or a fallback and why. */
+  route?: RouteFacts;
 }
+
 
 /** The properties the output message gets. */
 export function outputOf(f: OutputFacts): Record<string, unknown> {
@@ -73,6 +77,7 @@ export function outputOf(f: OutputFacts): Record<string, unknown> {
       bytes: f.bytes,
       parts: f.forms.length,
       ...(f.cached === undefined ? {} : { cached: f.cached }),
+      ...routeOf(f.route),
     },
   };
   if (f.written) out.filename = f.written;

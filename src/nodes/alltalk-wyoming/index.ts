@@ -12,7 +12,9 @@ import { type Badge, listeningText, NodeBadge, portInUseText, shortText, speakin
 import { wholeNumber } from '../../runtime/node-properties';
 import { type RequestReport, WyomingSession } from '../../runtime/wyoming-session';
 import { ATTRIBUTION, wyomingVoices } from '../../runtime/wyoming-voices';
-import { serverAudio, serverConnection } from '../../runtime/worker-node';
+import { serverAudio, serverConnection, serverGroup } from '../../runtime/worker-node';
+import type { ServerGroup } from '../../runtime/server-group';
+import { routeOf } from '../../runtime/route-facts';
 import { infoEvent } from '../../wyoming/events';
 import type { WyomingEvent } from '../../wyoming/framing';
 import { WyomingServer } from '../../wyoming/server';
@@ -110,11 +112,12 @@ export = function register(RED: NodeAPI): void {
         durationMs: r.durationMs, client: r.client, streaming: r.streaming,
       };
       if (r.error) msg.error = { message: r.error.message, code: r.error.code };
+      msg.alltalk = routeOf(r.route ?? { server: settings.group.own.ref, rerouted: false });
       node.send(msg);
     }
 
     const settings = {
-      connection: conn, audio, priority, cache: flag(def.cache, true), warn: (t: string) => node.warn(t),
+      group: serverGroup(RED, def.server) as ServerGroup, audio, priority, cache: flag(def.cache, true), warn: (t: string) => node.warn(t),
       voice: (def.voice ?? '').trim(), language: (def.language ?? '').trim() || 'auto',
       maxCharacters: DEFAULT_MAX_CHARACTERS, maxTotal: MAX_TOTAL_CHARACTERS,
     };
