@@ -14,8 +14,10 @@ const EXAMPLE_SERVER_ID = 'alltalk-example-server';
  * @param {{protocol: string, host: string, port: number|string}} target the server
  * @param {boolean} realServer a real AllTalk (a schedule that changes its model is deployed off)
  * @param {string} [speakerUrl] the address players reach this Node-RED at (URLs served to speakers)
+ * @param {{protocol: string, host: string, port: number|string}} [fallbackTarget] a second server (the
+ *   fallback of examples/two-servers.json: server configurations whose id ends in "-piper")
  */
-function exampleFlows(target, realServer, speakerUrl = '') {
+function exampleFlows(target, realServer, speakerUrl = '', fallbackTarget = target) {
   const dir = path.join(root, 'examples');
   const flows = [{
     id: START_SERVER_ID,
@@ -51,6 +53,9 @@ function exampleFlows(target, realServer, speakerUrl = '') {
       const copy = {};
       for (const [k, v] of Object.entries(n)) copy[k] = k === 'id' ? ids.get(v) : remap(v);
       if ('x' in n) copy.z = tab;
+      // An example's own server configurations: the fallback on the second server, the others on the first.
+      if (n.type === 'alltalk-config') Object.assign(copy, n.id.endsWith('-piper') ? fallbackTarget : target);
+      if (Array.isArray(n.fallbacks)) copy.fallbacks = n.fallbacks.map((f) => ({ id: ids.get(f.id) ?? f.id }));
       // A Wyoming server started here listens on this machine only and is not advertised on the network.
       if (n.type === 'alltalk-wyoming') Object.assign(copy, { host: '127.0.0.1', zeroconf: false });
       flows.push(copy);

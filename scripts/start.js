@@ -75,7 +75,7 @@ module.exports = {
   return file;
 }
 
-function prepareUserDir(target, realServer, speakerUrl) {
+function prepareUserDir(target, realServer, speakerUrl, fallbackTarget) {
   fs.mkdirSync(path.join(userDir, 'node_modules'), { recursive: true });
   const link = path.join(userDir, 'node_modules', 'node-red-contrib-alltalk');
   fs.rmSync(link, { recursive: true, force: true });
@@ -92,7 +92,7 @@ function prepareUserDir(target, realServer, speakerUrl) {
     flows = [];
   }
   if (!Array.isArray(flows) || flows.length === 0) {
-    fs.writeFileSync(flowsFile, JSON.stringify(exampleFlows(target, realServer, speakerUrl), null, 2));
+    fs.writeFileSync(flowsFile, JSON.stringify(exampleFlows(target, realServer, speakerUrl, fallbackTarget), null, 2));
     return 'deployed the example flows on tabs of their own';
   }
   // Never overwrite a user's flows: only the address of our own server configuration follows.
@@ -100,10 +100,21 @@ function prepareUserDir(target, realServer, speakerUrl) {
   // The address for speakers follows Node-RED's port while it is empty or local; one set by hand stays.
   const ownSpeakerUrl = i >= 0 && (!flows[i].speakerUrl || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(flows[i].speakerUrl));
   const speakerMoved = ownSpeakerUrl && flows[i].speakerUrl !== speakerUrl;
+  let changed = false;
   if (i >= 0 && (speakerMoved || flows[i].host !== target.host || Number(flows[i].port) !== target.port || flows[i].protocol !== target.protocol)) {
     flows[i] = { ...flows[i], protocol: target.protocol, host: target.host, port: target.port, ...(ownSpeakerUrl ? { speakerUrl } : {}) };
-    fs.writeFileSync(flowsFile, JSON.stringify(flows, null, 2));
+    changed = true;
   }
+  // The two-servers example's configurations follow the simulators too (the second one may be on another port now).
+  for (const [k, n] of flows.entries()) {
+    if (n.type !== 'alltalk-config' || !/^start-two-servers-alltalk-two-servers-/.test(n.id)) continue;
+    const t = n.id.endsWith('-piper') ? fallbackTarget : target;
+    if (n.host !== t.host || Number(n.port) !== t.port || n.protocol !== t.protocol) {
+      flows[k] = { ...n, ...t };
+      changed = true;
+    }
+  }
+  if (changed) fs.writeFileSync(flowsFile, JSON.stringify(flows, null, 2));
   return 'kept your flows';
 }
 
@@ -128,9 +139,14 @@ async function main() {
     process.exit(1);
   }
   let sim;
+  // A second built-in simulator (Piper-like): the fallback of examples/two-servers.json.
+  const { AllTalkSimulator } = require('../dist/simulator');
+  const fallbackSim = new AllTalkSimulator({ host: '127.0.0.1', port: await freePort(Number(process.env.ALLTALK_FALLBACK_SIM_PORT || 7852)),
+    profile: 'piper', msPerChar: 10, minGenerationMs: 200, espeak: true });
+  await fallbackSim.start();
+  const fallbackTarget = { protocol: 'http', host: '127.0.0.1', port: fallbackSim.port };
   let target = targetFromEnv();
   if (!target) {
-    const { AllTalkSimulator } = require('../dist/simulator');
     const port = await freePort(Number(process.env.ALLTALK_SIM_PORT || 7851));
     sim = new AllTalkSimulator({ host: '127.0.0.1', port, msPerChar: 20, minGenerationMs: 300, streamChunkIntervalMs: 150, espeak: true });
     await sim.start();
@@ -143,7 +159,8 @@ async function main() {
   const settingsFile = writeSettings();
   const host = process.env.NODE_RED_HOST || '127.0.0.1';
   const uiPort = await freePort(Number(process.env.PORT || 1880), LOOPBACK.has(host) ? '127.0.0.1' : host);
-  const flowsNote = prepareUserDir(target, !sim, `http://${speakerHost(host)}:${uiPort}`);
+  console.log(`Second AllTalk simulator (Piper, the fallback of the two-servers example) on ${fallbackSim.url}`);
+  const flowsNote = prepareUserDir(target, !sim, `http://${speakerHost(host)}:${uiPort}`, fallbackTarget);
   if (!LOOPBACK.has(host) && !hasAdminAuth(settingsFile)) {
     console.warn(`\n  WARNING: Node-RED listens on ${host} with no login: anyone who can reach this machine can edit and run flows.` +
       `\n  Add adminAuth to ${settingsFile}, or start without NODE_RED_HOST to listen on 127.0.0.1 only.\n`);
@@ -164,11 +181,13 @@ async function main() {
   const stop = async () => {
     red.kill('SIGINT');
     if (sim) await sim.stop();
+    await fallbackSim.stop();
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
   red.on('exit', async (code) => {
     if (sim) await sim.stop();
+    await fallbackSim.stop();
     process.exit(code ?? 0);
   });
 }

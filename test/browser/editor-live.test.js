@@ -40,6 +40,7 @@ async function waitForBadge(page, id, re) {
 describe('the example flows deployed, in a real browser (Chromium)', function () {
   this.timeout(120000);
   let sim;
+  let piper;
   let flows;
   let shots;
 
@@ -48,11 +49,14 @@ describe('the example flows deployed, in a real browser (Chromium)', function ()
     shots = process.env.ALLTALK_SCREENSHOTS ? path.resolve(process.env.ALLTALK_SCREENSHOTS) : fs.mkdtempSync(path.join(os.tmpdir(), 'alltalk-shots-'));
     sim = new AllTalkSimulator({ port: 0, profile: 'xtts', msPerChar: 5, minGenerationMs: 300 });
     await sim.start();
-    flows = exampleFlows({ protocol: 'http', host: '127.0.0.1', port: sim.port }, false);
+    piper = new AllTalkSimulator({ port: 0, profile: 'piper' });
+    await piper.start();
+    flows = exampleFlows({ protocol: 'http', host: '127.0.0.1', port: sim.port }, false, '', { protocol: 'http', host: '127.0.0.1', port: piper.port });
   });
 
   after(async function () {
     if (sim) await sim.stop();
+    if (piper) await piper.stop();
   });
 
   /** An editor on the example flows in `locale`, the doorbell tab in front, its server ready. */
@@ -110,6 +114,35 @@ describe('the example flows deployed, in a real browser (Chromium)', function ()
       assert.match(help, /Eingangsdaten|Eingaben/, 'the help is the German one');
       assert.deepEqual(editor.problems, [], 'no console errors or warnings, no failed requests');
       assert.ok(await page.evaluate((id) => RED.nodes.node(id).server, SAY_IT) === START_SERVER_ID);
+    } finally {
+      await editor.stop();
+    }
+  });
+
+  it('the two-servers example: the server dialog lists its fallback with the fallback\'s live state; the message says where it ran', async function () {
+    const editor = await openEditor({ flows, viewport: { width: 1280, height: 900 } });
+    const { page } = editor;
+    const tab = 'start-two-servers';
+    const speak = `${tab}-2c9f7b3e5d1a4b68`;
+    try {
+      await page.evaluate((t) => RED.workspaces.show(t), tab);
+      assert.equal(await waitForBadge(page, speak, /^ready$/), 'ready');
+      // The primary goes away: the next message is spoken by the Piper box, and the flow says so.
+      await sim.stop();
+      await page.click(`[id="${tab}-8e2d4a6c1b3f5e97"] .red-ui-flow-node-button`);
+      const done = await waitForBadge(page, speak, /^done .* via /);
+      assert.match(done, /^done \d+(\.\d)? s via Always-on box \(Piper\)$/);
+      assert.ok(piper.requests.some((r) => r.path === '/api/tts-generate'), 'the fallback generated it');
+      await act.openDialog(page, speak);
+      await page.click((await page.$('#node-input-btn-server-edit')) ? '#node-input-btn-server-edit' : '#node-input-lookup-server');
+      await page.waitForSelector('#alltalk-config-fallbacks li', { state: 'visible' });
+      const fallback = await page.$eval('#alltalk-config-fallbacks li select', (s) => s.options[s.selectedIndex].textContent);
+      assert.equal(fallback, 'Always-on box (Piper)');
+      await act.textMatching(page, '#alltalk-config-fallbacks .alltalk-fallback-state', /^ready$/);
+      assert.equal(await page.isChecked('#node-config-input-share'), false);
+      await act.screenshot(page, shots, 'alltalk-config-fallbacks');
+      await act.cancelAll(page);
+      assert.deepEqual(editor.problems.filter((p) => !/ERR_CONNECTION_REFUSED|net::/.test(p)), [], 'no console errors or warnings');
     } finally {
       await editor.stop();
     }

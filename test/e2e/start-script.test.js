@@ -75,13 +75,20 @@ describe('npm start (scripts/start.js)', function () {
     const tabs = flows.filter((n) => n.type === 'tab');
     assert.equal(tabs.length, examples.length);
     const servers = flows.filter((n) => n.type === 'alltalk-config');
-    assert.equal(servers.length, 1);
-    assert.deepEqual([servers[0].host, Number(servers[0].port)], ['127.0.0.1', sim.port]);
-    assert.equal(servers[0].speakerUrl, red.base, 'speakers reach the local Node-RED');
+    // One shared server configuration, and the two-servers example's own two (its fallback on the second simulator).
+    assert.equal(servers.length, 3);
+    const main = servers.find((n) => n.id === 'alltalk-start-server');
+    assert.deepEqual([main.host, Number(main.port)], ['127.0.0.1', sim.port]);
+    assert.equal(main.speakerUrl, red.base, 'speakers reach the local Node-RED');
+    const gpu = servers.find((n) => n.id.endsWith('-gpu'));
+    const piper = servers.find((n) => n.id.endsWith('-piper'));
+    assert.deepEqual([gpu.host, Number(gpu.port)], ['127.0.0.1', sim.port]);
+    assert.deepEqual(gpu.fallbacks, [{ id: piper.id }]);
+    assert.match(red.output(), new RegExp(`Second AllTalk simulator \\(Piper.*on http://127\\.0\\.0\\.1:${piper.port}`));
     const exampleIds = new Set(examples.flatMap((f) => JSON.parse(fs.readFileSync(path.join(root, 'examples', f), 'utf8')).map((n) => n.id)));
     assert.deepEqual(flows.filter((n) => exampleIds.has(n.id)).map((n) => n.id), [], 'no deployed id is an id of an example file');
     for (const n of flows.filter((x) => x.type && x.type.startsWith('alltalk-') && x.type !== 'alltalk-config')) {
-      assert.equal(n.server, servers[0].id, `${n.id} uses the server configuration`);
+      assert.equal(n.server, /two servers/.test(tabs.find((t) => t.id === n.z).label) ? gpu.id : main.id, `${n.id} uses its server configuration`);
       assert.ok(tabs.some((t) => t.id === n.z), `${n.id} is on a tab`);
     }
     const control = tabs.find((t) => /server control/.test(t.label));

@@ -29,8 +29,12 @@ export interface AllTalkConfigDef extends NodeDef {
    * relative to the user directory. Configurations (or Node-RED processes) naming one folder share it.
    */
   cacheFolder?: string;
-  /** Other server configurations (ids), in order: where its nodes' messages go while it is down. */
-  fallbacks?: string[] | string;
+  /**
+   * Other server configurations, in order: where its nodes' messages go while it is down. The dialog
+   * writes `[{ id }]`; plain ids are taken too. (Node-RED takes a property whose value is one config
+   * node's id for a dependency: `['b']` on a and `['a']` on b would stop the flows from starting.)
+   */
+  fallbacks?: (string | { id?: unknown })[] | string;
   /** Use the fallbacks also to share load while it is up (default false). */
   share?: boolean | string;
   /** Its voice for a message rerouted here with a voice it does not have ('' = its first voice). */
@@ -118,7 +122,8 @@ function text(v: unknown): string | undefined {
 /** The routing settings of a server configuration (fallbacks that are not itself, in order, once each). */
 export function routingSettings(id: string, def: Partial<AllTalkConfigDef>, origin: string): MemberSettings {
   const raw = Array.isArray(def.fallbacks) ? def.fallbacks : typeof def.fallbacks === 'string' && def.fallbacks ? def.fallbacks.split(',') : [];
-  const fallbacks = [...new Set(raw.filter((f): f is string => typeof f === 'string').map((f) => f.trim()).filter((f) => f && f !== id))];
+  const ids = raw.map((f) => (typeof f === 'string' ? f : f && typeof f === 'object' && typeof f.id === 'string' ? f.id : ''));
+  const fallbacks = [...new Set(ids.map((f) => f.trim()).filter((f) => f && f !== id))];
   return {
     id,
     name: (typeof def.name === 'string' && def.name.trim()) || origin,

@@ -1,0 +1,605 @@
+'use strict';
+// Routing a message between AllTalk servers, in a real Node-RED runtime against two and three
+// simulators on loopback: a server configuration with fallbacks (alltalk-tts, alltalk-control,
+// alltalk-status). A primary that goes away before, during or between messages, or never answers,
+// leaves its messages to the fallback (msg.alltalk.rerouted, reroutedBecause, the badge says via
+// which); it is probed and gets its messages back after two good probes. Flapping never ends a
+// message twice; a fallback without the voice or a capability gets a fitting request; shared load
+// spreads a burst; stop and interrupt act on every server of the group; a 4xx or our own
+// validation is not tried elsewhere; a redeploy ends a rerouted message once; the status lists
+// the fallbacks; the cache never lets a stand-in's audio answer for the primary.
+const assert = require('node:assert/strict');
+const { watchStatus } = require('./support');
+const { FakeServer, silentServer, send } = require('../api/fake-server');
+const {
+  helper, nodes, server, ttsNode, outputs, member, waitUp, deploy, generationRequests, texts, track, pause, sims, waitFor,
+} = require('./failover-support');
+
+describe('failover between AllTalk servers (alltalk-tts, alltalk-control, alltalk-status)', function () {
+  this.timeout(30000);
+  let started = [];
+  let extra = [];
+
+  async function servers(...profiles) {
+    const list = await sims(...profiles);
+    started.push(...list);
+    return list;
+  }
+
+  afterEach(async function () {
+    await helper.unload();
+    for (const s of [...started, ...extra]) await s.stop();
+    started = [];
+    extra = [];
+  });
+
+  /** alpha (cfgA, falling back on beta) and beta (cfgB), a tts node "speak" on alpha. */
+  function pair(a, b, propsA = {}, propsB = {}, more = []) {
+    return [
+      server('cfgA', 'alpha', a, { fallbacks: ['cfgB'], ...propsA }),
+      server('cfgB', 'beta', b, propsB),
+      ttsNode('speak', 'cfgA'),
+      ...more,
+      ...outputs(),
+    ];
+  }
+
+  describe('a primary that goes away', function () {
+    it('killed before a message (not yet noticed): the message is retried on the fallback; back again, it gets messages after two good probes', async function () {
+      const [a, b] = await servers('xtts', 'xtts');
+      await deploy(pair(a, b), ['cfgA', 'cfgB'], [a, b]);
+      const t = track(['speak']);
+      const badge = watchStatus(helper.getNode('speak'));
+      const home = t.send('speak', { payload: 'At home.' });
+      await t.settled([home]);
+      const first = t.ok(home);
+      assert.equal(first.alltalk.rerouted, false);
+      assert.deepEqual(first.alltalk.server, { id: 'cfgA', name: 'alpha', url: `http://127.0.0.1:${a.port}` });
+      assert.equal(first.alltalk.reroutedBecause, undefined);
+
+      await a.goAway();
+      assert.equal(member('cfgA').up, true, 'not noticed yet');
+      const away = t.send('speak', { payload: 'Alpha is gone.' });
+      await t.settled([away]);
+      const out = t.ok(away);
+      assert.equal(out.alltalk.rerouted, true);
+      assert.deepEqual(out.alltalk.server, { id: 'cfgB', name: 'beta', url: `http://127.0.0.1:${b.port}` });
+      assert.match(out.alltalk.reroutedBecause, /^alpha failed: /);
+      assert.ok(Buffer.isBuffer(out.payload) && out.payload.toString('latin1', 0, 4) === 'RIFF');
+      assert.deepEqual(texts(b), ['Alpha is gone.']);
+      assert.deepEqual(texts(a), ['At home.']);
+      await badge.waitFor('done');
+      assert.match(badge.last().text, /^done .+ via beta$/);
+      assert.equal(member('cfgA').up, false, 'the failure marked alpha down at once');
+
+      // Back: still down until two probes in a row answered.
+      const readyBefore = generationRequests(a, '/api/ready').length;
+      await a.comeBack();
+      const still = t.send('speak', { payload: 'Right after the return.' });
+      await t.settled([still]);
+      assert.equal(t.ok(still).alltalk.rerouted, true, 'not up before its probes');
+      assert.match(t.ok(still).alltalk.reroutedBecause, /^alpha is down: /);
+      await waitUp('cfgA');
+      assert.ok(generationRequests(a, '/api/ready').length - readyBefore >= 2, 'at least two probes');
+      const back = t.send('speak', { payload: 'Home again.' });
+      await t.settled([back]);
+      const again = t.ok(back);
+      assert.equal(again.alltalk.rerouted, false);
+      assert.equal(again.alltalk.server.id, 'cfgA');
+      assert.deepEqual(texts(a), ['At home.', 'Home again.']);
+      assert.deepEqual(texts(b), ['Alpha is gone.', 'Right after the return.']);
+      await badge.waitFor('done');
+      await waitFor(() => !/via/.test(badge.last().text), 'a badge without "via"', 2000);
+    });
+
+    it('killed while generating: the reset request is retried on the fallback, the message ends once', async function () {
+      const [a, b] = await servers('xtts', 'xtts');
+      await deploy(pair(a, b), ['cfgA', 'cfgB'], [a, b]);
+      const t = track(['speak']);
+      const release = a.holdEngine();
+      const id = t.send('speak', { payload: 'Cut off in the middle.' });
+      await waitFor(() => a.generations.length === 1, 'generating on alpha');
+      await a.goAway();
+      release();
+      await t.settled([id]);
+      const out = t.ok(id);
+      assert.equal(out.alltalk.rerouted, true);
+      assert.equal(out.alltalk.server.name, 'beta');
+      assert.match(out.alltalk.reroutedBecause, /^alpha failed: /);
+      assert.deepEqual(texts(b), ['Cut off in the middle.']);
+      await pause(300);
+      t.ok(id);
+    });
+
+    it('gone between messages (noticed by a check): the message goes to the fallback at once, saying the primary is down', async function () {
+      const [a, b] = await servers('xtts', 'xtts');
+      await deploy(pair(a, b), ['cfgA', 'cfgB'], [a, b]);
+      const t = track(['speak']);
+      await a.goAway();
+      await helper.getNode('cfgA').connection.checkNow();
+      assert.equal(member('cfgA').up, false, 'the check marked alpha down');
+      const ids = [t.send('speak', { payload: 'One.' }), t.send('speak', { payload: 'Two.' })];
+      await t.settled(ids);
+      for (const id of ids) {
+        const out = t.ok(id);
+        assert.equal(out.alltalk.rerouted, true);
+        assert.equal(out.alltalk.server.id, 'cfgB');
+        assert.match(out.alltalk.reroutedBecause, /^alpha is down: /);
+      }
+      assert.deepEqual(texts(b).sort(), ['One.', 'Two.']);
+      await a.comeBack();
+      await waitUp('cfgA');
+      const back = t.send('speak', { payload: 'Three.' });
+      await t.settled([back]);
+      assert.equal(t.ok(back).alltalk.rerouted, false);
+      assert.deepEqual(texts(a), ['Three.']);
+    });
+
+    it('accepts connections but never answered (never reached since deploy): messages go to the fallback', async function () {
+      const [b] = await servers('xtts');
+      const a = await silentServer();
+      extra.push(a);
+      await deploy(pair(a, b), ['cfgB'], [b]);
+      const t = track(['speak']);
+      assert.equal(member('cfgA').up, false);
+      const ids = [t.send('speak', { payload: 'Nobody home.' }), t.send('speak', { payload: 'Still nobody.' })];
+      await t.settled(ids);
+      for (const id of ids) {
+        const out = t.ok(id);
+        assert.equal(out.alltalk.rerouted, true);
+        assert.equal(out.alltalk.server.name, 'beta');
+        assert.equal(out.alltalk.reroutedBecause, 'alpha is down: not reached yet');
+      }
+      assert.deepEqual(texts(b), ['Nobody home.', 'Still nobody.']);
+      assert.ok(a.connections() > 0, 'alpha was connected to (and never answered)');
+    });
+
+    it('accepts connections but stops answering: the message times out there, is retried on the fallback, and the next goes straight there', async function () {
+      const [b] = await servers('xtts');
+      let silent = false;
+      const a = new FakeServer((req) => silent);
+      await a.start();
+      extra.push(a);
+      await deploy(pair(a, b, { timeout: 0.5, generationTimeout: 1 }), ['cfgA', 'cfgB'], [b]);
+      const t = track(['speak']);
+      const home = t.send('speak', { payload: 'Answered.' });
+      await t.settled([home]);
+      assert.equal(t.ok(home).alltalk.rerouted, false);
+      silent = true;
+      const started = Date.now();
+      const hung = t.send('speak', { payload: 'Hung.' });
+      await t.settled([hung]);
+      assert.ok(Date.now() - started >= 900, 'it waited for the generation timeout on alpha');
+      const out = t.ok(hung);
+      assert.equal(out.alltalk.rerouted, true);
+      assert.equal(out.alltalk.server.name, 'beta');
+      assert.match(out.alltalk.reroutedBecause, /^alpha failed: /);
+      assert.equal(member('cfgA').up, false, 'the timeout marked alpha down');
+      const tried = a.to('/api/tts-generate').length;
+      const next = t.send('speak', { payload: 'Next.' });
+      await t.settled([next]);
+      assert.equal(t.ok(next).alltalk.rerouted, true);
+      assert.match(t.ok(next).alltalk.reroutedBecause, /^alpha is down: /);
+      assert.equal(a.to('/api/tts-generate').length, tried, 'alpha was not tried again');
+      assert.deepEqual(texts(b), ['Hung.', 'Next.']);
+    });
+  });
+
+  it('flapping: the primary goes and comes back again and again while messages arrive; every message ends exactly once, none twice', async function () {
+    const [a, b] = await servers('xtts', 'xtts');
+    await deploy(pair(a, b), ['cfgA', 'cfgB'], [a, b]);
+    const t = track(['speak']);
+    const ids = [];
+    let flaps = 0;
+    const flapping = (async () => {
+      for (let i = 0; i < 10; i++) {
+        await pause(90);
+        if (i % 2 === 0) await a.goAway();
+        else await a.comeBack();
+        flaps++;
+      }
+    })();
+    for (let i = 0; i < 24; i++) {
+      ids.push(t.send('speak', { payload: `Flap message ${i}.` }));
+      await pause(40);
+    }
+    await flapping;
+    assert.equal(flaps, 10);
+    await t.settled(ids, 25000);
+    await pause(500);
+    const where = { cfgA: 0, cfgB: 0 };
+    for (const id of ids) {
+      const out = t.ok(id);
+      where[out.alltalk.server.id]++;
+      assert.equal(out.alltalk.rerouted, out.alltalk.server.id !== 'cfgA', `${id}: rerouted says where it ran`);
+      if (out.alltalk.rerouted) assert.match(out.alltalk.reroutedBecause, /^alpha (failed|is down): /);
+    }
+    assert.ok(where.cfgB > 0, `some ran on beta (${JSON.stringify(where)})`);
+    // Each message was spoken by the server that answered it: beta's texts are exactly those rerouted.
+    const onB = ids.filter((id) => t.outs[id][0].alltalk.server.id === 'cfgB').map((id) => t.outs[id][0].alltalk.request.text_input).sort();
+    for (const text of onB) assert.ok(texts(b).includes(text), `${text} reached beta`);
+    assert.equal(Object.keys(t.ends).length, ids.length, 'no message ended that was not sent');
+  });
+
+  it('a fallback without the voice or a capability: the stand-in voice is used, language and speed are left out, and the message succeeds', async function () {
+    const [a, b] = await servers('xtts', 'piper');
+    await deploy(pair(a, b, {}, { standInVoice: 'en_US-ljspeech-high.onnx' }), ['cfgA', 'cfgB'], [a, b]);
+    const t = track(['speak']);
+    const props = { payload: 'Guten Tag.', voice: 'female_02.wav', language: 'de', speed: 1.5 };
+    const home = t.send('speak', { ...props });
+    await t.settled([home]);
+    assert.equal(t.ok(home).alltalk.rerouted, false);
+    const onA = generationRequests(a)[0].form;
+    assert.equal(onA.character_voice_gen, 'female_02.wav');
+    assert.equal(onA.language, 'de');
+    assert.equal(Number(onA.speed), 1.5);
+
+    await a.goAway();
+    await helper.getNode('cfgA').connection.checkNow();
+    const away = t.send('speak', { ...props });
+    await t.settled([away]);
+    const out = t.ok(away);
+    assert.equal(out.alltalk.rerouted, true);
+    assert.equal(out.alltalk.server.name, 'beta');
+    const onB = generationRequests(b);
+    assert.equal(onB.length, 1);
+    assert.equal(onB[0].form.text_input, 'Guten Tag.');
+    assert.equal(onB[0].form.character_voice_gen, 'en_US-ljspeech-high.onnx', 'the stand-in voice');
+    assert.equal('language' in onB[0].form, false, 'no language for piper');
+    assert.equal('speed' in onB[0].form, false, 'no speed for piper');
+    // The message says what was sent where it ran.
+    assert.equal(out.alltalk.request.character_voice_gen, 'en_US-ljspeech-high.onnx');
+    assert.equal(out.alltalk.request.language, undefined);
+    assert.equal(out.alltalk.request.speed, undefined);
+    assert.ok(Buffer.isBuffer(out.payload) && out.payload.length > 44);
+  });
+
+  it('a fallback without a stand-in voice set speaks with its first voice; a voice it has is kept', async function () {
+    const [a, b] = await servers('xtts', 'xtts');
+    await deploy(pair(a, b), ['cfgA', 'cfgB'], [a, b]);
+    b.voices = ['male_03.wav', 'female_01.wav'];
+    await helper.getNode('cfgB').connection.checkNow();
+    const t = track(['speak']);
+    await a.goAway();
+    await helper.getNode('cfgA').connection.checkNow();
+    const ids = [t.send('speak', { payload: 'Missing voice.', voice: 'female_02.wav' }), t.send('speak', { payload: 'Shared voice.', voice: 'female_01.wav' })];
+    await t.settled(ids);
+    for (const id of ids) assert.equal(t.ok(id).alltalk.rerouted, true);
+    const byText = Object.fromEntries(generationRequests(b).map((r) => [r.form.text_input, r.form.character_voice_gen]));
+    assert.deepEqual(byText, { 'Missing voice.': 'male_03.wav', 'Shared voice.': 'female_01.wav' });
+  });
+
+  it('alltalk-openai: a message whose primary went away is retried on the fallback and says so', async function () {
+    const [a, b] = await servers('xtts', 'xtts');
+    const oai = { id: 'oai', type: 'alltalk-openai', server: 'cfgA', property: 'payload', propertyType: 'msg', voice: 'alloy', format: 'wav', wires: [['out']] };
+    await deploy(pair(a, b, {}, {}, [oai]), ['cfgA', 'cfgB'], [a, b]);
+    const t = track(['oai']);
+    await a.goAway();
+    const id = t.send('oai', { payload: 'OpenAI speech, elsewhere.' });
+    await t.settled([id]);
+    const out = t.ok(id);
+    assert.equal(out.alltalk.rerouted, true);
+    assert.deepEqual(out.alltalk.server, { id: 'cfgB', name: 'beta', url: `http://127.0.0.1:${b.port}` });
+    assert.match(out.alltalk.reroutedBecause, /^alpha failed: /);
+    assert.deepEqual(generationRequests(b, '/v1/audio/speech').map((r) => r.json.input), ['OpenAI speech, elsewhere.']);
+  });
+
+  describe('shared load', function () {
+    for (const share of [true, false]) {
+      it(`a burst of 10 messages ${share ? 'is spread over both servers (share on)' : 'all go to the primary (share off)'}`, async function () {
+        const [a, b] = await servers('xtts', 'xtts');
+        await deploy(pair(a, b, { share }), ['cfgA', 'cfgB'], [a, b]);
+        const t = track(['speak']);
+        const ids = Array.from({ length: 10 }, (_, i) => t.send('speak', { payload: `Burst ${i}.` }));
+        await t.settled(ids, 20000);
+        const outs = ids.map((id) => t.ok(id));
+        const onA = outs.filter((o) => o.alltalk.server.id === 'cfgA').length;
+        const onB = outs.filter((o) => o.alltalk.server.id === 'cfgB').length;
+        assert.equal(onA + onB, 10);
+        assert.equal(texts(a).length, onA);
+        assert.equal(texts(b).length, onB);
+        if (share) {
+          assert.ok(onA >= 3 && onB >= 3, `spread: ${onA} on alpha, ${onB} on beta`);
+          for (const o of outs.filter((x) => x.alltalk.rerouted)) assert.match(o.alltalk.reroutedBecause, /^shared load: beta had \d+ jobs, alpha \d+$/);
+          assert.ok(a.generations.length > 0 && b.generations.length > 0);
+        } else {
+          assert.equal(onA, 10);
+          assert.equal(b.generations.length, 0, 'beta generated nothing');
+          assert.ok(outs.every((o) => o.alltalk.rerouted === false));
+        }
+      });
+    }
+  });
+
+  describe('stop and interrupt act on every server of the group', function () {
+    const ways = [
+      ['alltalk-control stop with "also clear the queue"', { clearQueue: true }, { topic: 'stop' }, /^Cancelled by alltalk-control stop: the queue of AllTalk at (\S+) was cleared\.$/],
+      ['alltalk-control stop with msg.alltalk.interrupt', { clearQueue: false }, { topic: 'stop', alltalk: { interrupt: true } }, /^Cancelled by alltalk-control stop: the queue of AllTalk at (\S+) was cleared\.$/],
+      ['a message with msg.alltalk.interrupt', null, { payload: 'Doorbell!', alltalk: { interrupt: true } }, /^Interrupted by alltalk-tts \(id ring\) \(msg\.alltalk\.interrupt\): the queue of AllTalk at (\S+) was cleared\.$/],
+    ];
+    for (const [what, ctlProps, msg, expected] of ways) {
+      it(`${what}: messages queued and generating on the primary and on the fallback are cancelled`, async function () {
+        const [a, b] = await servers('xtts', 'xtts');
+        const more = [
+          { id: 'ctl', type: 'alltalk-control', server: 'cfgA', command: '', ...(ctlProps || {}), wires: [['out']] },
+          ttsNode('ring', 'cfgA'),
+        ];
+        await deploy(pair(a, b, { share: true }, {}, more), ['cfgA', 'cfgB'], [a, b]);
+        const t = track(['speak', 'ctl', 'ring']);
+        const holds = [a.holdEngine(), b.holdEngine()];
+        const ids = [];
+        for (let i = 0; i < 6; i++) {
+          ids.push(t.send('speak', { payload: `Waiting ${i}.` }));
+          await waitFor(() => member('cfgA').load + member('cfgB').load === i + 1, `${i + 1} jobs`);
+        }
+        await waitFor(() => a.generations.length === 1 && b.generations.length === 1, 'one generating on each');
+        assert.equal(member('cfgA').load, 3);
+        assert.equal(member('cfgB').load, 3);
+        const stop = t.send(ctlProps ? 'ctl' : 'ring', msg);
+        await t.settled(ids);
+        const origins = { [`http://127.0.0.1:${a.port}`]: 0, [`http://127.0.0.1:${b.port}`]: 0 };
+        for (const id of ids) {
+          const err = t.failed(id);
+          const m = expected.exec(err.message);
+          assert.ok(m, err.message);
+          origins[m[1]]++;
+        }
+        assert.deepEqual(Object.values(origins), [3, 3], 'three cancelled on each server');
+        holds.forEach((release) => release());
+        await t.settled([stop]);
+        const out = t.ok(stop);
+        if (ctlProps) {
+          assert.equal(out.payload.cancelled, 3);
+          assert.equal(out.payload.fallbacks.length, 1);
+          assert.equal(out.payload.fallbacks[0].server.id, 'cfgB');
+          assert.equal(out.payload.fallbacks[0].cancelled, 3);
+        } else {
+          assert.equal(out.alltalk.rerouted, false);
+        }
+        assert.ok(a.requests.some((r) => r.path === '/api/stop-generation'), 'alpha was told to stop');
+        assert.ok(b.requests.some((r) => r.path === '/api/stop-generation'), 'beta was told to stop');
+        // Nothing that waited reached a server.
+        assert.equal(texts(a).length + texts(b).length, 2 + (ctlProps ? 0 : 1));
+        await pause(300);
+        for (const id of ids) t.failed(id);
+      });
+    }
+
+    it('the other control commands go to the named server only (refresh)', async function () {
+      const [a, b] = await servers('xtts', 'xtts');
+      const more = [{ id: 'ctl', type: 'alltalk-control', server: 'cfgA', command: '', wires: [['out']] }];
+      await deploy(pair(a, b, { share: true }, {}, more), ['cfgA', 'cfgB'], [a, b]);
+      const t = track(['ctl']);
+      const id = t.send('ctl', { topic: 'refresh' });
+      await t.settled([id]);
+      t.ok(id);
+      assert.equal(a.requests.filter((r) => r.path === '/api/reload_config').length, 1);
+      assert.equal(b.requests.filter((r) => r.path === '/api/reload_config').length, 0);
+    });
+  });
+
+  describe('what is not tried elsewhere', function () {
+    for (const status of [400, 422]) {
+      it(`HTTP ${status} from the primary: the message fails, the fallback is not tried`, async function () {
+        const [b] = await servers('xtts');
+        const a = new FakeServer((req, res) => (req.url.startsWith('/api/tts-generate')
+          ? send(res, status, { detail: status === 422 ? [{ loc: ['body', 'text_input'], msg: 'bad', type: 'value_error' }] : 'Bad request' })
+          : false));
+        await a.start();
+        extra.push(a);
+        await deploy(pair(a, b), ['cfgA', 'cfgB'], [b]);
+        const t = track(['speak']);
+        const id = t.send('speak', { payload: 'Refused.' });
+        await t.settled([id]);
+        const err = t.failed(id);
+        assert.match(err.message, new RegExp(String(status)));
+        assert.equal(a.to('/api/tts-generate').length, 1);
+        assert.equal(generationRequests(b).length, 0, 'beta was not tried');
+        assert.equal(member('cfgA').up, true, 'an answer is not a server down');
+      });
+    }
+
+    it('HTTP 500 from the primary: the message is retried on the fallback', async function () {
+      const [b] = await servers('xtts');
+      const a = new FakeServer((req, res) => (req.url.startsWith('/api/tts-generate') ? send(res, 500, { detail: 'boom' }) : false));
+      await a.start();
+      extra.push(a);
+      await deploy(pair(a, b), ['cfgA', 'cfgB'], [b]);
+      const t = track(['speak']);
+      const id = t.send('speak', { payload: 'Server error.' });
+      await t.settled([id]);
+      const out = t.ok(id);
+      assert.equal(out.alltalk.rerouted, true);
+      assert.match(out.alltalk.reroutedBecause, /^alpha failed: .*500/);
+      assert.equal(a.to('/api/tts-generate').length, 1, 'alpha once');
+      assert.deepEqual(texts(b), ['Server error.']);
+    });
+
+    it('the fallback fails too (each server once): the message ends once with the fallback\'s error', async function () {
+      const [b] = await servers('xtts');
+      const a = new FakeServer((req, res) => (req.url.startsWith('/api/tts-generate') ? send(res, 503, { detail: 'overloaded' }) : false));
+      await a.start();
+      extra.push(a);
+      await deploy(pair(a, b), ['cfgA', 'cfgB'], [b]);
+      b.failNext('/api/tts-generate', 5, { status: 500, body: { detail: 'also broken' } });
+      const t = track(['speak']);
+      const id = t.send('speak', { payload: 'Nowhere.' });
+      await t.settled([id]);
+      const err = t.failed(id);
+      assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${b.port}`), err.message);
+      assert.equal(a.to('/api/tts-generate').length, 1, 'alpha once');
+      assert.equal(generationRequests(b).length, 1, 'beta once');
+      await pause(300);
+      t.failed(id);
+    });
+
+    it('our own validation (a message that is not valid): refused, neither server gets anything, also while the primary is down', async function () {
+      const [a, b] = await servers('xtts', 'xtts');
+      await deploy(pair(a, b), ['cfgA', 'cfgB'], [a, b]);
+      const t = track(['speak']);
+      const bad = [{ payload: '' }, { payload: 'Too fast.', speed: 'fast' }, { payload: 'No such voice.', voice: 'nobody.wav' }];
+      for (const props of bad) {
+        const id = t.send('speak', props);
+        await t.settled([id]);
+        assert.equal(t.failed(id).code, 'ALLTALK_VALIDATION');
+      }
+      await a.goAway();
+      await helper.getNode('cfgA').connection.checkNow();
+      for (const props of bad) {
+        const id = t.send('speak', props);
+        await t.settled([id]);
+        assert.equal(t.failed(id).code, 'ALLTALK_VALIDATION');
+      }
+      assert.equal(generationRequests(a).length, 0);
+      assert.equal(generationRequests(b).length, 0);
+    });
+  });
+
+  it('redeployed while a rerouted message is generating on the fallback: it ends once with an error, nothing is left hanging', async function () {
+    const [a, b] = await servers('xtts', 'xtts');
+    const flow = pair(a, b);
+    await deploy(flow, ['cfgA', 'cfgB'], [a, b]);
+    const t = track(['speak']);
+    await a.goAway();
+    await helper.getNode('cfgA').connection.checkNow();
+    const release = b.holdEngine();
+    const id = t.send('speak', { payload: 'In flight on beta.' });
+    await waitFor(() => b.generations.length === 1, 'generating on beta');
+    const oldB = helper.getNode('cfgB').connection;
+    await helper.setFlows(flow.map((n) => ({ ...n })));
+    await t.settled([id]);
+    const err = t.failed(id);
+    assert.equal(err.code, 'ALLTALK_ABORTED', err.message);
+    const request = generationRequests(b)[0];
+    await waitFor(() => request.finishedAt !== undefined, 'beta\'s request closed');
+    assert.equal(oldB.queue.running + oldB.queue.length, 0, 'nothing left in the old queue');
+    release();
+    await pause(300);
+    t.failed(id);
+    // The new flow works, on the fallback while alpha is away.
+    await waitUp('cfgB');
+    const t2 = track(['speak']);
+    const next = t2.send('speak', { payload: 'After the redeploy.' });
+    await t2.settled([next]);
+    assert.equal(t2.ok(next).alltalk.server.id, 'cfgB');
+  });
+
+  describe('configurations', function () {
+    it('alltalk-status lists each fallback with name, address and state; an unknown fallback is a warning on deploy, not a crash', async function () {
+      const [a, b] = await servers('xtts', 'xtts');
+      const c = await silentServer();
+      extra.push(c);
+      const flow = [
+        server('cfgA', 'alpha', a, { fallbacks: ['cfgB', 'no-such-config', 'cfgC'] }),
+        server('cfgB', 'beta', b),
+        server('cfgC', 'gamma', c),
+        ttsNode('speak', 'cfgA'),
+        { id: 'stat', type: 'alltalk-status', server: 'cfgA', wires: [['out']] },
+        ...outputs(),
+      ];
+      await deploy(flow, ['cfgA', 'cfgB'], [a, b]);
+      await waitFor(() => helper.log().args.some(([e]) => e.level === helper.log().WARN && /no-such-config/.test(e.msg)), 'the warning');
+      const warning = helper.log().args.map(([e]) => e).find((e) => /no-such-config/.test(e.msg));
+      assert.equal(warning.id, 'cfgA');
+      assert.equal(warning.msg, 'The fallback server "no-such-config" does not exist (it was deleted?): it is left out.');
+      const t = track(['stat', 'speak']);
+      const s1 = t.send('stat', {});
+      await t.settled([s1]);
+      const { fallbacks } = t.ok(s1).payload;
+      assert.deepEqual(fallbacks.map((f) => [f.id, f.name, f.url, f.up]), [
+        ['cfgB', 'beta', `http://127.0.0.1:${b.port}`, true],
+        ['cfgC', 'gamma', `http://127.0.0.1:${c.port}`, false],
+      ]);
+      assert.equal(fallbacks[0].state, 'ready');
+      assert.notEqual(fallbacks[1].state, 'ready');
+      // Messages still run (on alpha), and beta's state follows it.
+      const m = t.send('speak', { payload: 'Still fine.' });
+      await t.settled([m]);
+      assert.equal(t.ok(m).alltalk.server.id, 'cfgA');
+      await b.goAway();
+      await helper.getNode('cfgB').connection.checkNow();
+      const s2 = t.send('stat', {});
+      await t.settled([s2]);
+      const after = t.ok(s2).payload.fallbacks[0];
+      assert.equal(after.state, 'offline');
+      assert.equal(after.up, false);
+    });
+
+    it('a cycle (alpha falls back on beta, beta on alpha) works both ways; fallbacks of fallbacks are not followed', async function () {
+      const [a, b, c] = await servers('xtts', 'xtts', 'xtts');
+      const flow = [
+        server('cfgA', 'alpha', a, { fallbacks: ['cfgB'] }),
+        server('cfgB', 'beta', b, { fallbacks: ['cfgA', 'cfgC'] }),
+        server('cfgC', 'gamma', c, { fallbacks: ['cfgA'] }),
+        ttsNode('speakA', 'cfgA'),
+        ttsNode('speakB', 'cfgB'),
+        ...outputs(),
+      ];
+      await deploy(flow, ['cfgA', 'cfgB', 'cfgC'], [a, b, c]);
+      assert.deepEqual(helper.getNode('cfgA').group.members().map((m) => m.ref.id), ['cfgA', 'cfgB']);
+      const t = track(['speakA', 'speakB']);
+      await a.goAway();
+      await helper.getNode('cfgA').connection.checkNow();
+      const ids = [t.send('speakA', { payload: 'From alpha.' }), t.send('speakB', { payload: 'From beta.' })];
+      await t.settled(ids);
+      assert.equal(t.ok(ids[0]).alltalk.server.id, 'cfgB');
+      assert.equal(t.ok(ids[1]).alltalk.server.id, 'cfgB');
+      assert.equal(t.ok(ids[1]).alltalk.rerouted, false);
+      await a.comeBack();
+      await waitUp('cfgA');
+      await b.goAway();
+      await helper.getNode('cfgB').connection.checkNow();
+      const back = [t.send('speakB', { payload: 'Beta to alpha.' })];
+      await t.settled(back);
+      assert.equal(t.ok(back[0]).alltalk.server.id, 'cfgA');
+      assert.equal(t.ok(back[0]).alltalk.rerouted, true);
+      // Alpha and beta both down: alpha's message fails (once); gamma, beta's fallback, is never tried for it.
+      await a.goAway();
+      await helper.getNode('cfgA').connection.checkNow();
+      const none = t.send('speakA', { payload: 'Nowhere to go.' });
+      await t.settled([none]);
+      assert.equal(t.failed(none).code, 'ALLTALK_OFFLINE');
+      assert.equal(generationRequests(c).length, 0, 'gamma got nothing');
+      await pause(300);
+      t.failed(none);
+    });
+  });
+
+  it('the cache: audio a Piper fallback made never answers for the XTTS primary; back on XTTS the message generates there, then is cached', async function () {
+    const [a, b] = await servers('xtts', 'piper');
+    const flow = [
+      server('cfgA', 'alpha', a, { fallbacks: ['cfgB'] }),
+      server('cfgB', 'beta', b),
+      ttsNode('speak', 'cfgA', { cache: true }),
+      ...outputs(),
+    ];
+    await deploy(flow, ['cfgA', 'cfgB'], [a, b]);
+    const t = track(['speak']);
+    const words = { payload: 'Cached words.', voice: 'female_01.wav' };
+    await a.goAway();
+    await helper.getNode('cfgA').connection.checkNow();
+    const away = t.send('speak', { ...words });
+    await t.settled([away]);
+    const stand = t.ok(away);
+    assert.equal(stand.alltalk.rerouted, true);
+    assert.equal(stand.alltalk.cached, false);
+    assert.equal(generationRequests(b).length, 1);
+    await a.comeBack();
+    await waitUp('cfgA');
+    const home = t.send('speak', { ...words });
+    await t.settled([home]);
+    const out = t.ok(home);
+    assert.equal(out.alltalk.rerouted, false);
+    assert.equal(out.alltalk.cached, false, 'not answered with the stand-in\'s audio');
+    assert.deepEqual(texts(a), ['Cached words.'], 'generated on XTTS');
+    assert.ok(!out.payload.equals(stand.payload), 'other audio than Piper\'s');
+    const again = t.send('speak', { ...words });
+    await t.settled([again]);
+    const cached = t.ok(again);
+    assert.equal(cached.alltalk.cached, true);
+    assert.ok(cached.payload.equals(out.payload), 'XTTS\'s audio from the cache');
+    assert.equal(texts(a).length, 1);
+    assert.equal(generationRequests(b).length, 1);
+  });
+});
+
