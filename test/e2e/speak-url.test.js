@@ -65,7 +65,7 @@ describe('examples/speak-url.json in a real Node-RED process (e2e)', function ()
     red = await startNodeRed({ flows, label: 'e2e-speak-url' });
     // The editor answers first; the flow's route a moment later (400: no text, nothing sent).
     const started = Date.now();
-    while ((await get('/speak')).status !== 400) {
+    while ((await get('/alltalk-example/speak')).status !== 400) {
       if (Date.now() - started > 15000) throw new Error(`GET /speak never answered 400:\n${red.output()}`);
       await sleep(50);
     }
@@ -82,7 +82,7 @@ describe('examples/speak-url.json in a real Node-RED process (e2e)', function ()
   });
 
   it('answers GET /speak?text=Hello%20there with mp3: audio/mpeg, its length, no caching', async function () {
-    const r = await get('/speak?text=Hello%20there');
+    const r = await get('/alltalk-example/speak?text=Hello%20there');
     assert.equal(r.status, 200, r.body.toString());
     assert.equal(r.headers.get('content-type'), 'audio/mpeg');
     assert.equal(Number(r.headers.get('content-length')), r.body.length);
@@ -93,7 +93,7 @@ describe('examples/speak-url.json in a real Node-RED process (e2e)', function ()
   });
 
   it('speaks with the voice of ?voice=', async function () {
-    const r = await get('/speak?text=Hi&voice=echo');
+    const r = await get('/alltalk-example/speak?text=Hi&voice=echo');
     assert.equal(r.status, 200, r.body.toString());
     assert.ok(isMp3(r.body));
     const [request, ...more] = speechRequests();
@@ -104,8 +104,8 @@ describe('examples/speak-url.json in a real Node-RED process (e2e)', function ()
 
   it('refuses a request without text, or with an unknown voice, with 400 and sends nothing', async function () {
     for (const query of ['', '?text=', '?text=%20%20', '?voice=nova', '?text=Hi&voice=bob']) {
-      const r = await get(`/speak${query}`);
-      assert.equal(r.status, 400, `GET /speak${query}`);
+      const r = await get(`/alltalk-example/speak${query}`);
+      assert.equal(r.status, 400, `GET /alltalk-example/speak${query}`);
       assert.match(r.headers.get('content-type'), /^text\/plain/);
       assert.match(r.body.toString(), query.includes('bob') ? /Unknown voice "bob": use one of alloy, echo/ : /\?text=/);
     }
@@ -113,7 +113,7 @@ describe('examples/speak-url.json in a real Node-RED process (e2e)', function ()
   });
 
   it('answers 400 with the reason when the speech node refuses the text (over 4096 characters)', async function () {
-    const r = await get(`/speak?text=${'a'.repeat(4100)}`);
+    const r = await get(`/alltalk-example/speak?text=${'a'.repeat(4100)}`);
     assert.equal(r.status, 400);
     assert.match(r.headers.get('content-type'), /^text\/plain/);
     const text = r.body.toString();
@@ -125,7 +125,7 @@ describe('examples/speak-url.json in a real Node-RED process (e2e)', function ()
   it('answers 502 explaining ffmpeg when AllTalk cannot make the mp3 (no hang)', async function () {
     await control('/__sim/engine', { ffmpeg: false });
     try {
-      const r = await get('/speak?text=Hi');
+      const r = await get('/alltalk-example/speak?text=Hi');
       assert.equal(r.status, 502);
       assert.match(r.headers.get('content-type'), /^text\/plain/);
       assert.equal(r.headers.get('cache-control'), 'no-store');
@@ -137,7 +137,7 @@ describe('examples/speak-url.json in a real Node-RED process (e2e)', function ()
       await control('/__sim/engine', { ffmpeg: true });
     }
     // And the next request works again.
-    assert.equal((await get('/speak?text=Hi')).status, 200);
+    assert.equal((await get('/alltalk-example/speak?text=Hi')).status, 200);
   });
 
   it('writes the mp3 file when the inject is triggered', async function () {
@@ -157,15 +157,15 @@ describe('examples/speak-url.json in a real Node-RED process (e2e)', function ()
 
   // Last: the simulator is stopped.
   it('answers 502 at once when AllTalk is offline; a text said before still comes from the audio cache', async function () {
-    assert.equal((await get('/speak?text=Said%20before%20the%20outage.')).status, 200);
+    assert.equal((await get('/alltalk-example/speak?text=Said%20before%20the%20outage.')).status, 200);
     await sim.stop();
     sim = undefined;
     const started = Date.now();
-    const r = await get('/speak?text=Never%20said%20before.');
+    const r = await get('/alltalk-example/speak?text=Never%20said%20before.');
     assert.equal(r.status, 502);
     assert.match(r.body.toString(), /is not answering \(connection refused\)/);
     assert.ok(Date.now() - started < 5000, `answered after ${Date.now() - started} ms`);
-    const cached = await get('/speak?text=Said%20before%20the%20outage.');
+    const cached = await get('/alltalk-example/speak?text=Said%20before%20the%20outage.');
     assert.equal(cached.status, 200);
     assert.ok(isMp3(cached.body));
   });

@@ -16,7 +16,7 @@ const { startNodeRed } = require('./node-red');
 const root = path.join(__dirname, '..', '..');
 const example = JSON.parse(fs.readFileSync(path.join(root, 'examples', 'announce-to-speaker.json'), 'utf8'));
 const TAB = 'speaker-tab';
-const SERVER = 'alltalk-example-server';
+const SERVER = 'alltalk-example-server-announce-to-speaker';
 const PHRASE = 'The washing machine is done.';
 const DOORBELL = 'Someone is at the front door.';
 

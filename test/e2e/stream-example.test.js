@@ -76,7 +76,7 @@ describe('examples/stream-to-browser.json in a real Node-RED process (e2e)', fun
         return n.x === undefined ? n : { ...n, z: 'stream-example-tab' };
       }),
     ];
-    red = await startNodeRed({ flows, readyPath: '/alltalk/player', label: 'e2e-stream' });
+    red = await startNodeRed({ flows, readyPath: '/alltalk-example/player', label: 'e2e-stream' });
     base = red.base.replace(/^http:\/\//, '');
     const started = Date.now();
     // The config node has read the server's voices (the stream node checks the voice against them).
@@ -94,19 +94,19 @@ describe('examples/stream-to-browser.json in a real Node-RED process (e2e)', fun
 
 
   it('serves the player page', async function () {
-    const r = await fetch(`http://${base}/alltalk/player`);
+    const r = await fetch(`http://${base}/alltalk-example/player`);
     assert.equal(r.status, 200);
     assert.match(r.headers.get('content-type'), /^text\/html/);
     const html = await r.text();
     assert.match(html, /<button[^>]*id="speak"[^>]*>Speak<\/button>/);
     assert.match(html, /<button[^>]*id="stop"[^>]*>Stop<\/button>/);
-    assert.match(html, /ws\/alltalk-stream/);
+    assert.match(html, /'ws\/stream'/);
     assert.doesNotMatch(html, /<script[^>]+src=|<link[^>]+href=/, 'self-contained: no external scripts or styles');
   });
 
   it('streams the speech to the browser that asked, while it is generated', async function () {
-    const player = await openPlayer(`ws://${base}/ws/alltalk-stream`);
-    const other = await openPlayer(`ws://${base}/ws/alltalk-stream`);
+    const player = await openPlayer(`ws://${base}/alltalk-example/ws/stream`);
+    const other = await openPlayer(`ws://${base}/alltalk-example/ws/stream`);
     players.push(player, other);
     sim.clearRequests();
     player.send({ cmd: 'speak', text: 'Hello from the stream example, played while it is generated.' });
@@ -134,7 +134,7 @@ describe('examples/stream-to-browser.json in a real Node-RED process (e2e)', fun
   });
 
   it('stops a long stream on {cmd: "stop"}, and speaks again after it', async function () {
-    const player = await openPlayer(`ws://${base}/ws/alltalk-stream`);
+    const player = await openPlayer(`ws://${base}/alltalk-example/ws/stream`);
     players.push(player);
     sim.clearRequests();
     const sentence = 'This is a long text that the stop button ends long before the simulator has generated all of it. ';
@@ -167,7 +167,7 @@ describe('examples/stream-to-browser.json in a real Node-RED process (e2e)', fun
   });
 
   it('shows an error of the stream node on the page that asked', async function () {
-    const player = await openPlayer(`ws://${base}/ws/alltalk-stream`);
+    const player = await openPlayer(`ws://${base}/alltalk-example/ws/stream`);
     players.push(player);
     player.send({ cmd: 'speak', text: '' });
     const error = await player.next((f) => f.json && f.json.error, '{error}');

@@ -12,7 +12,7 @@ const assert = require('node:assert/strict');
 const { watchStatus } = require('./support');
 const { FakeServer, silentServer, send } = require('../api/fake-server');
 const {
-  helper, nodes, server, ttsNode, outputs, member, waitUp, deploy, generationRequests, texts, track, pause, sims, waitFor,
+  helper, server, ttsNode, outputs, member, waitUp, deploy, generationRequests, texts, track, pause, sims, waitFor,
 } = require('./failover-support');
 
 describe('failover between AllTalk servers (alltalk-tts, alltalk-control, alltalk-status)', function () {
@@ -157,7 +157,7 @@ describe('failover between AllTalk servers (alltalk-tts, alltalk-control, alltal
     it('accepts connections but stops answering: the message times out there, is retried on the fallback, and the next goes straight there', async function () {
       const [b] = await servers('xtts');
       let silent = false;
-      const a = new FakeServer((req) => silent);
+      const a = new FakeServer(() => silent);
       await a.start();
       extra.push(a);
       await deploy(pair(a, b, { timeout: 0.5, generationTimeout: 1 }), ['cfgA', 'cfgB'], [b]);
