@@ -144,7 +144,7 @@ describe('examples/announce-to-speaker.json in a real Node-RED process (e2e)', f
     const msg = await nextPlayRequest(from);
     const prefix = `${red.base}/alltalk-audio/${SERVER}/`;
     assert.match(msg.url, new RegExp(`^${prefix.replace(/[.]/g, '\\.')}[0-9a-f]{40}\\.wav$`));
-    assert.deepEqual(msg.payload, { entity_id: 'media_player.kitchen', media_content_id: msg.url, media_content_type: 'music' });
+    assert.deepEqual(msg.payload, { entity_id: 'media_player.kitchen', media_content_id: msg.url, media_content_type: 'music', announce: true });
     assert.equal(msg.alltalk.cached, false, 'generated, not from the cache');
     cachedUrl = msg.url;
 
