@@ -62,4 +62,5 @@ if (missing.length || extra.length) {
 for (const t of listed) {
   if (pkg['node-red'].nodes[t] !== `nodes/${t}.js`) throw new Error(`node-red.nodes.${t} must be nodes/${t}.js`);
 }
-console.log(`built ${types.length} node type(s)${types.length ? ': ' + types.join(', ') : ''}`);
+// On stderr: `npm pack --json` runs the build (prepack) and its stdout must stay JSON.
+console.error(`built ${types.length} node type(s)${types.length ? ': ' + types.join(', ') : ''}`);

@@ -165,6 +165,13 @@ async function main() {
     console.warn(`\n  WARNING: Node-RED listens on ${host} with no login: anyone who can reach this machine can edit and run flows.` +
       `\n  Add adminAuth to ${settingsFile}, or start without NODE_RED_HOST to listen on 127.0.0.1 only.\n`);
   }
+  // ALLTALK_START_CHECK=1: everything up to here (settings, flows, warnings), then stop without starting Node-RED.
+  if (process.env.ALLTALK_START_CHECK === '1') {
+    console.log(`Checked: Node-RED would listen on ${host}:${uiPort} (${flowsNote}).`);
+    if (sim) await sim.stop();
+    await fallbackSim.stop();
+    return;
+  }
   const red = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', settingsFile], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, PORT: String(uiPort) },

@@ -122,8 +122,18 @@ describe('npm start (scripts/start.js)', function () {
     assert.equal(server.speakerUrl, red.base, 'the local address for speakers follows the port');
   });
 
-  it('NODE_RED_HOST=0.0.0.0 with no login prints a warning', async function () {
-    red = await start(dir, { ALLTALK_URL: sim.url, NODE_RED_HOST: '0.0.0.0' });
-    assert.match(red.output(), /WARNING: Node-RED listens on 0\.0\.0\.0 with no login/);
+  it('NODE_RED_HOST=0.0.0.0 with no login prints a warning (checked without starting Node-RED: no test listens beyond loopback)', async function () {
+    const child = spawn(process.execPath, [path.join(root, 'scripts', 'start.js')], {
+      env: { ...process.env, ALLTALK_START_DIR: dir, ALLTALK_URL: sim.url, NODE_RED_HOST: '0.0.0.0', ALLTALK_START_CHECK: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const code = await new Promise((r) => child.once('exit', r));
+    assert.equal(code, 0, output);
+    assert.match(output, /WARNING: Node-RED listens on 0\.0\.0\.0 with no login/);
+    assert.match(output, /Checked: Node-RED would listen on 0\.0\.0\.0:\d+/);
+    assert.doesNotMatch(output, /Server now running/, 'Node-RED was not started');
   });
 });
