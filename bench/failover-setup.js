@@ -26,6 +26,8 @@ class SimProcess {
     this.port = this.options.port;
     this.child = undefined;
     this.upAt = NaN;
+    /** How long a start takes (measured by the caller). */
+    this.startupMs = 0;
   }
 
   get url() {

@@ -12,9 +12,15 @@
 // Home Assistant, in a real Node-RED against the simulator; their ratio column holds a value: the
 // node's own delay to the first audio-chunk beyond AllTalk's own first audio (median ≤ 10 ms), a
 // cached phrase's synthesize → audio-stop (median ≤ 20 ms), and the requests lost of 20 clients at
-// once (0). A row whose check fails is marked **FAIL** and the run exits with code 1.
+// once (0). The failover rows (bench/failover.js) check routing between AllTalk servers (fallbacks,
+// shared load) in a real Node-RED against simulators whose processes are killed and started again:
+// a primary killed mid-queue → the next message answered by the fallback within the fallback's own
+// generation time + 1 s; a soak of 2 000 messages with the primary down 5 s of every 15 s → every
+// message answered exactly once (0 lost, 0 duplicated), the server of each counted; shared load over
+// two servers at concurrency 1 each → throughput ≥ 1.8× one server. A row whose check fails is
+// marked **FAIL** and the run exits with code 1.
 // `node bench/run.js [group…]` (`npm run bench -- cache`) runs only those groups (client,
-// node-path, burst, stream, cache, wyoming) and writes bench/results/latest-<groups>.json instead.
+// node-path, burst, stream, cache, wyoming, failover) and writes bench/results/latest-<groups>.json instead.
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -27,8 +33,9 @@ const { burst } = require('./burst');
 const { stream } = require('./stream');
 const { cache } = require('./cache');
 const { wyoming } = require('./wyoming');
+const { failover } = require('./failover');
 
-const GROUPS = ['client', 'node-path', 'burst', 'stream', 'cache', 'wyoming'];
+const GROUPS = ['client', 'node-path', 'burst', 'stream', 'cache', 'wyoming', 'failover'];
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -179,6 +186,8 @@ async function main() {
   if (want('cache')) results.push(...await cache());
   // alltalk-wyoming (the Wyoming server for Home Assistant) in a real Node-RED against the simulator.
   if (want('wyoming')) results.push(...await wyoming());
+  // Routing between AllTalk servers (fallbacks, shared load) in a real Node-RED against simulators killed and restarted.
+  if (want('failover')) results.push(...await failover());
   const rows = results.map((r) => `| ${r.name} | ${r.baseline.toFixed(2)} | ${r.ours.toFixed(2)} | ${r.ratio.toFixed(2)} | ${r.note} |`);
   console.log(['| benchmark | baseline | ours | ratio | compared |', '|---|---:|---:|---:|---|', ...rows].join('\n'));
   const dir = path.join(__dirname, 'results');
