@@ -17,9 +17,11 @@ const PROBE_SECONDS = 0.2;
 
 /**
  * An alltalk-config node for `target` (a simulator or anything with a port), with small timeouts
- * and fast probes; `props` adds fallbacks, share, standInVoice…
+ * and fast probes; `props` adds fallbacks (ids, stored as the editor stores them: [{ id }]), share,
+ * standInVoice…
  */
 function server(id, name, target, props = {}) {
+  const { fallbacks = [], ...rest } = props;
   return {
     id,
     type: 'alltalk-config',
@@ -33,10 +35,10 @@ function server(id, name, target, props = {}) {
     queueLimit: 50,
     healthInterval: 30,
     probeInterval: PROBE_SECONDS,
-    fallbacks: [],
+    fallbacks: fallbacks.map((f) => (typeof f === 'string' ? { id: f } : f)),
     share: false,
     standInVoice: '',
-    ...props,
+    ...rest,
   };
 }
 

@@ -1,13 +1,14 @@
 'use strict';
 // Routing a message between AllTalk servers, in a real Node-RED runtime against two and three
-// simulators on loopback: a server configuration with fallbacks (alltalk-tts, alltalk-control,
-// alltalk-status). A primary that goes away before, during or between messages, or never answers,
+// simulators on loopback: a server configuration with fallbacks (alltalk-tts, alltalk-openai,
+// alltalk-control, alltalk-status). A primary that goes away before, during or between messages, or never answers,
 // leaves its messages to the fallback (msg.alltalk.rerouted, reroutedBecause, the badge says via
 // which); it is probed and gets its messages back after two good probes. Flapping never ends a
 // message twice; a fallback without the voice or a capability gets a fitting request; shared load
 // spreads a burst; stop and interrupt act on every server of the group; a 4xx or our own
 // validation is not tried elsewhere; a redeploy ends a rerouted message once; the status lists
-// the fallbacks; the cache never lets a stand-in's audio answer for the primary.
+// the fallbacks; cycles are harmless and fallbacks of fallbacks are not followed; the cache never
+// lets a stand-in's audio answer for the primary.
 const assert = require('node:assert/strict');
 const { watchStatus } = require('./support');
 const { FakeServer, silentServer, send } = require('../api/fake-server');
@@ -75,6 +76,9 @@ describe('failover between AllTalk servers (alltalk-tts, alltalk-control, alltal
       // Back: still down until two probes in a row answered.
       const readyBefore = generationRequests(a, '/api/ready').length;
       await a.comeBack();
+      await waitFor(() => a.requests.filter((r) => r.path === '/api/ready' && r.finishedAt).length > readyBefore, 'a first good answer', 3000);
+      await pause(30);
+      assert.equal(member('cfgA').up, false, 'one good probe is not enough');
       const still = t.send('speak', { payload: 'Right after the return.' });
       await t.settled([still]);
       assert.equal(t.ok(still).alltalk.rerouted, true, 'not up before its probes');
@@ -290,6 +294,11 @@ describe('failover between AllTalk servers (alltalk-tts, alltalk-control, alltal
         const [a, b] = await servers('xtts', 'xtts');
         await deploy(pair(a, b, { share }), ['cfgA', 'cfgB'], [a, b]);
         const t = track(['speak']);
+        // Alone, on a tie (no jobs anywhere): its own server.
+        const alone = t.send('speak', { payload: 'Alone.' });
+        await t.settled([alone]);
+        assert.equal(t.ok(alone).alltalk.server.id, 'cfgA');
+        a.clearRequests();
         const ids = Array.from({ length: 10 }, (_, i) => t.send('speak', { payload: `Burst ${i}.` }));
         await t.settled(ids, 20000);
         const outs = ids.map((id) => t.ok(id));
@@ -525,12 +534,51 @@ describe('failover between AllTalk servers (alltalk-tts, alltalk-control, alltal
       assert.equal(after.up, false);
     });
 
-    it('a cycle (alpha falls back on beta, beta on alpha) works both ways; fallbacks of fallbacks are not followed', async function () {
+    it('a cycle: two servers listing only each other (as the editor stores them) both start, and each falls back on the other', async function () {
+      const [a, b] = await servers('xtts', 'xtts');
+      const flow = [
+        server('cfgA', 'alpha', a, { fallbacks: ['cfgB'] }),
+        server('cfgB', 'beta', b, { fallbacks: ['cfgA'] }),
+        ttsNode('speakA', 'cfgA'),
+        ttsNode('speakB', 'cfgB'),
+        ...outputs(),
+      ];
+      assert.deepEqual(flow[0].fallbacks, [{ id: 'cfgB' }]);
+      await deploy(flow, ['cfgA', 'cfgB'], [a, b]);
+      assert.deepEqual(helper.getNode('cfgA').group.members().map((m) => m.ref.id), ['cfgA', 'cfgB']);
+      assert.deepEqual(helper.getNode('cfgB').group.members().map((m) => m.ref.id), ['cfgB', 'cfgA']);
+      const t = track(['speakA', 'speakB']);
+      await a.goAway();
+      await helper.getNode('cfgA').connection.checkNow();
+      const ids = [t.send('speakA', { payload: 'From alpha.' }), t.send('speakB', { payload: 'From beta.' })];
+      await t.settled(ids);
+      assert.equal(t.ok(ids[0]).alltalk.server.id, 'cfgB');
+      assert.equal(t.ok(ids[0]).alltalk.rerouted, true);
+      assert.equal(t.ok(ids[1]).alltalk.server.id, 'cfgB');
+      assert.equal(t.ok(ids[1]).alltalk.rerouted, false);
+      await a.comeBack();
+      await waitUp('cfgA');
+      await b.goAway();
+      await helper.getNode('cfgB').connection.checkNow();
+      const back = t.send('speakB', { payload: 'Beta to alpha.' });
+      await t.settled([back]);
+      assert.equal(t.ok(back).alltalk.server.id, 'cfgA');
+      assert.equal(t.ok(back).alltalk.rerouted, true);
+      // Both down: each message ends once, with an error, on its own server; no ping-pong.
+      await a.goAway();
+      await helper.getNode('cfgA').connection.checkNow();
+      const none = [t.send('speakA', { payload: 'Nowhere A.' }), t.send('speakB', { payload: 'Nowhere B.' })];
+      await t.settled(none);
+      await pause(300);
+      for (const id of none) assert.equal(t.failed(id).code, 'ALLTALK_OFFLINE');
+    });
+
+    it('fallbacks of fallbacks are not followed: alpha falls back on beta, beta on gamma; with alpha and beta down alpha\'s message fails', async function () {
       const [a, b, c] = await servers('xtts', 'xtts', 'xtts');
       const flow = [
         server('cfgA', 'alpha', a, { fallbacks: ['cfgB'] }),
-        server('cfgB', 'beta', b, { fallbacks: ['cfgA', 'cfgC'] }),
-        server('cfgC', 'gamma', c, { fallbacks: ['cfgA'] }),
+        server('cfgB', 'beta', b, { fallbacks: ['cfgC'] }),
+        server('cfgC', 'gamma', c),
         ttsNode('speakA', 'cfgA'),
         ttsNode('speakB', 'cfgB'),
         ...outputs(),
@@ -538,30 +586,39 @@ describe('failover between AllTalk servers (alltalk-tts, alltalk-control, alltal
       await deploy(flow, ['cfgA', 'cfgB', 'cfgC'], [a, b, c]);
       assert.deepEqual(helper.getNode('cfgA').group.members().map((m) => m.ref.id), ['cfgA', 'cfgB']);
       const t = track(['speakA', 'speakB']);
-      await a.goAway();
-      await helper.getNode('cfgA').connection.checkNow();
-      const ids = [t.send('speakA', { payload: 'From alpha.' }), t.send('speakB', { payload: 'From beta.' })];
-      await t.settled(ids);
-      assert.equal(t.ok(ids[0]).alltalk.server.id, 'cfgB');
-      assert.equal(t.ok(ids[1]).alltalk.server.id, 'cfgB');
-      assert.equal(t.ok(ids[1]).alltalk.rerouted, false);
-      await a.comeBack();
-      await waitUp('cfgA');
-      await b.goAway();
-      await helper.getNode('cfgB').connection.checkNow();
-      const back = [t.send('speakB', { payload: 'Beta to alpha.' })];
-      await t.settled(back);
-      assert.equal(t.ok(back[0]).alltalk.server.id, 'cfgA');
-      assert.equal(t.ok(back[0]).alltalk.rerouted, true);
-      // Alpha and beta both down: alpha's message fails (once); gamma, beta's fallback, is never tried for it.
-      await a.goAway();
-      await helper.getNode('cfgA').connection.checkNow();
+      for (const [sim, cfg] of [[a, 'cfgA'], [b, 'cfgB']]) {
+        await sim.goAway();
+        await helper.getNode(cfg).connection.checkNow();
+      }
       const none = t.send('speakA', { payload: 'Nowhere to go.' });
-      await t.settled([none]);
+      const viaC = t.send('speakB', { payload: 'Beta goes to gamma.' });
+      await t.settled([none, viaC]);
       assert.equal(t.failed(none).code, 'ALLTALK_OFFLINE');
-      assert.equal(generationRequests(c).length, 0, 'gamma got nothing');
+      assert.equal(t.ok(viaC).alltalk.server.id, 'cfgC');
+      assert.deepEqual(texts(c), ['Beta goes to gamma.'], 'gamma got only beta\'s message');
       await pause(300);
       t.failed(none);
+    });
+
+    it('plain ids are taken too (a list, or one text with commas); itself and repeats are left out', async function () {
+      const [a, b, c] = await servers('xtts', 'xtts', 'xtts');
+      const flow = [
+        { ...server('cfgA', 'alpha', a), fallbacks: ['cfgA', 'cfgC', 'cfgB', 'cfgC'] },
+        { ...server('cfgB', 'beta', b), fallbacks: 'cfgC, cfgA' },
+        server('cfgC', 'gamma', c),
+        ttsNode('speakA', 'cfgA'),
+        ...outputs(),
+      ];
+      await deploy(flow, ['cfgA', 'cfgB', 'cfgC'], [a, b, c]);
+      assert.deepEqual(helper.getNode('cfgA').group.members().map((m) => m.ref.id), ['cfgA', 'cfgC', 'cfgB']);
+      assert.deepEqual(helper.getNode('cfgB').group.members().map((m) => m.ref.id), ['cfgB', 'cfgC', 'cfgA']);
+      const t = track(['speakA']);
+      await a.goAway();
+      await helper.getNode('cfgA').connection.checkNow();
+      const id = t.send('speakA', { payload: 'First fallback in order.' });
+      await t.settled([id]);
+      assert.equal(t.ok(id).alltalk.server.id, 'cfgC', 'the first fallback that is up, in order');
+      assert.equal(generationRequests(b).length, 0);
     });
   });
 
