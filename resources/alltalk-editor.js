@@ -94,6 +94,11 @@
             };
             def._.alltalkBadges = true;
         },
+        /** An engine as people write it ("piper" is Piper); an engine not listed here as AllTalk names it. */
+        engineName: function (engine) {
+            var names = { piper: 'Piper', xtts: 'XTTS', vits: 'VITS', f5tts: 'F5-TTS', parler: 'Parler', kokoro: 'Kokoro' };
+            return names[String(engine || '').toLowerCase()] || String(engine || '');
+        },
         /** A server state (connecting, ready, busy, loading, offline) in the editor's language. */
         stateText: function (state) {
             return (['connecting', 'ready', 'busy', 'loading', 'offline'].indexOf(state) >= 0 && known('state.' + state)) || state;
@@ -285,104 +290,13 @@
          */
         routeServer: function (configId) {
             return AllTalkEditor.configServer(configId) || {};
-        },
-        /**
-         * Wires a generation dialog to the live server: datalists of voices and RVC voices, the
-         * language list, numeric ranges from the server's rules, fields the engine cannot use
-         * greyed out with the reason, a refresh and a voice preview button.
-         */
-        prepareTtsDialog: function (node, opts) {
-            AllTalkEditor._editing = node;
-            var prefix = '#node-input-';
-            var voicesList = opts.voicesList || '#alltalk-tts-voices';
-            var languageBlank = opts.languageBlank || t('result.serverDefault');
-            function applyRules(rules) {
-                var lang = $(prefix + 'language');
-                if (lang.length) { AllTalkEditor.fillSelect(lang, rules.languages, node.language, languageBlank); }
-                Object.keys(rules.ttsGenerate).forEach(function (field) {
-                    var rule = rules.ttsGenerate[field];
-                    var input = $(prefix + field);
-                    if (rule.type === 'number' && input.length) {
-                        input.attr({ min: rule.min, max: rule.max, step: 'any', title: rule.allowed });
-                    }
-                });
-            }
-            function applyServer(r) {
-                AllTalkEditor.renderServerSummary($(opts.infoBox), r);
-                var voices = (r && r.voices) || [];
-                AllTalkEditor._lastVoices = voices;
-                var rvc = (r && r.rvcVoices) || [];
-                $(voicesList).empty().append(voices.map(function (v) { return $('<option>').val(v); }));
-                $('#alltalk-tts-rvcvoices').empty().append(rvc.map(function (v) { return $('<option>').val(v); }));
-                var settings = r && r.settings;
-                if (opts.onServer) { opts.onServer(r); }
-                AllTalkEditor.rules().then(function (rules) {
-                    if (!rules || !rules.ttsGenerate) { return; }
-                    Object.keys(rules.ttsGenerate).forEach(function (field) {
-                        var rule = rules.ttsGenerate[field];
-                        var input = $(prefix + field);
-                        if (!input.length || !rule.capability) { return; }
-                        // Grey is advice, never a lock: a saved value must stay clearable.
-                        var capable = !settings || settings[rule.capability] === true;
-                        input.closest('.form-row').toggleClass('alltalk-not-capable', !capable);
-                        input.data('alltalk-reason', capable ? '' : t('capability.notSupported', { engine: settings.current_engine_loaded, flag: rule.capability }));
-                        input.data('alltalk-allowed', rule.allowed || '');
-                        showCapability(input);
-                    });
-                    // The node's fields are checked again with what the server can do now.
-                    $(prefix + 'character_voice_gen, ' + prefix + 'narrator_voice_gen, ' + prefix + 'voice').trigger('change');
-                    Object.keys(rules.ttsGenerate).forEach(function (field) { $(prefix + field).trigger('change'); });
-                });
-            }
-            /** The note under a field the engine cannot use; it says so when the value typed there would be refused. */
-            function showCapability(input) {
-                var reason = input.data('alltalk-reason') || '';
-                var value = String(input.val() || '').trim();
-                var note = reason && value ? reason + ' ' + t('capability.willBeRefused') : reason;
-                input.attr('title', note || input.data('alltalk-allowed') || '');
-                input.closest('.form-row').find('.alltalk-capability-note').text(note).toggleClass('alltalk-refused', !!(reason && value)).toggle(!!reason);
-            }
-            $('.alltalk-capability-note').closest('.form-row').find('input, select').on('change input', function () {
-                if ($(this).data('alltalk-reason') !== undefined) { showCapability($(this)); }
-            });
-            function load() {
-                var id = $('#node-input-server').val();
-                if (!id || id === '_ADD_') { AllTalkEditor.renderServerSummary($(opts.infoBox)); return; }
-                $(opts.infoBox).show().text('…');
-                AllTalkEditor.serverData(id).then(function (r) { AllTalkEditor.remember(id, r); applyServer(r); });
-            }
-            // Until the rules arrive, the stored language is the only choice, so saving early keeps it.
-            AllTalkEditor.fillSelect($(prefix + 'language'), [], node.language, languageBlank);
-            AllTalkEditor.rules().then(function (rules) { if (rules && rules.ttsGenerate) { applyRules(rules); } });
-            $('#node-input-server').on('change', load);
-            $(opts.refreshButton).on('click', function (e) {
-                e.preventDefault();
-                var id = $('#node-input-server').val();
-                $(opts.infoBox).show().text('…');
-                AllTalkEditor.refresh(id).then(applyServer);
-            });
-            $(opts.previewButton).on('click', function (e) {
-                e.preventDefault();
-                var id = $('#node-input-server').val();
-                var voice = $(prefix + (opts.previewVoiceField || 'character_voice_gen')).val() || ((AllTalkEditor._lastVoices || [])[0]);
-                if (!voice) { RED.notify(t('result.chooseVoice'), 'warning'); return; }
-                AllTalkEditor.playAudio('alltalk/preview', {
-                    server: AllTalkEditor.routeServer(id), voice: voice,
-                    rvccharacter_voice_gen: $(prefix + 'rvccharacter_voice_gen').val() || undefined,
-                    rvccharacter_pitch: $(prefix + 'rvccharacter_pitch').val() === '' ? undefined : Number($(prefix + 'rvccharacter_pitch').val())
-                });
-            });
         }
     };
     AllTalkEditor.rules().then(function (r) { if (r && r.ttsGenerate) { AllTalkEditor._rulesData = r; } });
-    // A field the engine cannot use is greyed (advice: it stays editable), its reason below it.
-    $('<style>').text(
-        '.red-ui-editor .form-tips.alltalk-server-info { display: inline-block; vertical-align: middle; max-width: calc(100% - 145px); box-sizing: border-box; }' +
-        // No server chosen: no summary, and nothing to refresh.
-        '.alltalk-server-info[style*="none"] + .red-ui-button { display: none; }' +
-        '.alltalk-not-capable > label, .alltalk-not-capable input, .alltalk-not-capable select { opacity: 0.6; }' +
-        '.alltalk-capability-note { display: block; margin: 4px 0 0 104px; font-size: 0.9em; color: var(--red-ui-secondary-text-color, #888); }' +
-        '.alltalk-capability-note.alltalk-refused { color: var(--red-ui-text-color-error, #c00); opacity: 1; }'
-    ).appendTo('head');
+    // The dialogs' style (resources/alltalk-editor.css), once.
+    $('<link rel="stylesheet" type="text/css">').attr('href', (RED.settings.apiRootUrl || '') + 'resources/node-red-contrib-alltalk/alltalk-editor.css').appendTo('head');
     window.AllTalkEditor = AllTalkEditor;
+    // Scripts loaded beside this one (alltalk-editor-form.js) that arrived first add their part now.
+    (window.AllTalkEditorParts || []).forEach(function (install) { install(AllTalkEditor); });
+    window.AllTalkEditorParts = [];
 }());

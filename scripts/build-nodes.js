@@ -2,13 +2,16 @@
 'use strict';
 // Lays out what Node-RED loads: for every src/nodes/<type>/ folder,
 //   nodes/<type>.js                  -> requires the compiled runtime in dist/nodes/<type>/
-//   nodes/<type>.html                <- src/nodes/<type>/<type>.html (editor definition and form)
+//   nodes/<type>.html                <- src/nodes/<type>/<type>.html (editor definition and form), its
+//                                       <!-- alltalk:rows … --> comments replaced by the shared rows
+//                                       of scripts/form-rows.js
 //   nodes/locales/<lang>/<type>.json <- src/nodes/<type>/locales/<lang>/<type>.json (message catalogue)
 //   nodes/locales/<lang>/<type>.html <- src/nodes/<type>/locales/<lang>/<type>.html (sidebar help)
 //   nodes/icons/*.svg                <- icons/*.svg
 // and checks that package.json's node-red.nodes map lists exactly these types.
 const fs = require('fs');
 const path = require('path');
+const { expandRows } = require('./form-rows');
 
 const root = path.join(__dirname, '..');
 const srcNodes = path.join(root, 'src', 'nodes');
@@ -29,7 +32,8 @@ for (const type of types) {
     path.join(out, `${type}.js`),
     `'use strict';\nmodule.exports = require('../dist/nodes/${type}/index.js');\n`,
   );
-  fs.copyFileSync(path.join(dir, `${type}.html`), path.join(out, `${type}.html`));
+  const html = expandRows(fs.readFileSync(path.join(dir, `${type}.html`), 'utf8'), `${type}.html`);
+  fs.writeFileSync(path.join(out, `${type}.html`), html);
   const locales = path.join(dir, 'locales');
   if (fs.existsSync(locales)) {
     for (const lang of fs.readdirSync(locales)) {

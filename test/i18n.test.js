@@ -1,10 +1,13 @@
 'use strict';
 // Every text the editor shows comes from a message catalogue, in en-US and in de: both catalogues
 // of a node have the same keys and the same placeholders, both help pages list the same message
-// properties, and every key the dialogs and resources/alltalk-editor.js ask for exists.
+// properties, and every key the dialogs (as built, with their shared rows) and the editor scripts in
+// resources/ ask for exists.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
+
+const { expandRows } = require('../scripts/form-rows');
 
 const root = path.join(__dirname, '..');
 const LANGS = ['en-US', 'de'];
@@ -124,6 +127,11 @@ describe('i18n: message catalogues and help', function () {
       return 1;
     }
 
+    /** A node's dialog as Node-RED gets it: src/nodes/<type>/<type>.html with its shared rows. */
+    function builtDialog(type) {
+      return expandRows(read('src', 'nodes', type, `${type}.html`), `${type}.html`);
+    }
+
     function dataI18nKeys(html) {
       return [...html.matchAll(/data-i18n="([^"]+)"/g)].flatMap((m) => m[1].split(';').map((s) => s.replace(/^\[[^\]]*\]/, '').trim()).filter(Boolean));
     }
@@ -136,7 +144,7 @@ describe('i18n: message catalogues and help', function () {
       const problems = [];
       let checked = 0;
       for (const type of types) {
-        const html = read('src', 'nodes', type, `${type}.html`);
+        const html = builtDialog(type);
         for (const key of dataI18nKeys(html)) checked += resolve(key, type, problems, `${type}.html data-i18n`);
         for (const { key, red } of underscoreKeys(html)) {
           // RED._ has no node namespace: without one, the key would be looked up in the core's.
@@ -148,8 +156,8 @@ describe('i18n: message catalogues and help', function () {
       assert.ok(checked > 150, `only ${checked} keys found: the patterns no longer match the dialogs`);
     });
 
-    it('every t() key and literal catalogue key of resources/alltalk-editor.js is in the alltalk-config catalogue', function () {
-      const js = read('resources', 'alltalk-editor.js');
+    it('every t() key and literal catalogue key of the editor scripts in resources/ is in the alltalk-config catalogue', function () {
+      const js = fs.readdirSync(path.join(root, 'resources')).filter((f) => f.endsWith('.js')).map((f) => read('resources', f)).join('\n');
       const problems = [];
       let checked = 0;
       for (const m of js.matchAll(/(?:^|[^\w$])(?:t|known)\(\s*'([^']+)'\s*[,)]/g)) {
@@ -165,7 +173,7 @@ describe('i18n: message catalogues and help', function () {
       const VALUES = ['127.0.0.1', '7851', 'X-API-Key', 'tts-1'];
       const problems = [];
       for (const type of types) {
-        const html = read('src', 'nodes', type, `${type}.html`);
+        const html = builtDialog(type);
         for (const prop of ['paletteLabel', 'inputLabels']) {
           if (new RegExp(`${prop}:\\s*'`).test(html)) problems.push(`${type}: ${prop} is a literal text`);
         }

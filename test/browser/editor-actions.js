@@ -27,6 +27,14 @@ async function importNodes(page, nodes) {
   }, nodes);
 }
 
+/** The default values of a node type's properties, as a node dragged from the palette has them. */
+function defaultsOf(page, type) {
+  return page.evaluate((t) => {
+    const defs = RED.nodes.getType(t).defaults;
+    return Object.fromEntries(Object.entries(defs).map(([k, d]) => [k, d.value]));
+  }, type);
+}
+
 /** Double-clicks a node on the workspace and waits for its dialog. */
 async function openDialog(page, id) {
   await page.evaluate((nodeId) => RED.view.reveal(nodeId), id);
@@ -79,15 +87,49 @@ function optionValues(page, selector) {
   return page.evaluate((s) => Array.from(document.querySelectorAll(`${s} option`)).map((o) => o.value), selector);
 }
 
+/** The values a <select> offers, or those of a typedInput's own type (its list of options). */
+function choices(page, selector) {
+  return page.evaluate((s) => {
+    const el = $(s);
+    if (!el.hasClass('red-ui-typedInput')) return Array.from(el[0].options).map((o) => o.value);
+    const own = el.typedInput('instance').typeMap.str;
+    return (own.options || []).map((o) => (typeof o === 'string' ? o : o.value));
+  }, selector);
+}
+
 /** Whether Node-RED marks the input as invalid (its validator returned false). */
 function invalid(page, selector) {
   return page.evaluate((s) => document.querySelector(s).classList.contains('input-error'), selector);
 }
 
+/** The input a user types into: a typedInput's own input for a field that is one, else the field. */
+async function visibleInput(page, selector) {
+  const typed = await page.$eval(selector, (el) => el.classList.contains('red-ui-typedInput'));
+  return typed ? `${selector} + .red-ui-typedInput-container input.red-ui-typedInput-input` : selector;
+}
+
 /** Types a value into a field as a user would, then leaves it (validators run on change). */
 async function typeInto(page, selector, value) {
-  await page.fill(selector, value);
-  await page.dispatchEvent(selector, 'change');
+  const target = await visibleInput(page, selector);
+  await page.fill(target, value);
+  await page.dispatchEvent(target, 'change');
+}
+
+/**
+ * What a voice picker offers for `typed` (all of its voices for an empty field): it is opened as a
+ * user does, with a click; resolves the texts of its entries and closes it again.
+ */
+async function pickerValues(page, selector, typed = '') {
+  const target = await visibleInput(page, selector);
+  await page.fill(target, typed);
+  await page.click(target);
+  if (typed) await page.press(target, 'End');
+  const menu = page.locator('.red-ui-autoComplete-container:visible');
+  await menu.waitFor({ state: 'visible' });
+  const values = await menu.locator('li').allTextContents();
+  await page.keyboard.press('Escape');
+  await menu.waitFor({ state: 'detached' }).catch(() => {});
+  return values.map((v) => v.trim());
 }
 
 /** The sidebar help of a node type, as text. */
@@ -122,4 +164,4 @@ async function screenshot(page, dir, name, { whole = false } = {}) {
   return file;
 }
 
-module.exports = { dropNode, importNodes, openDialog, addServer, closeTray, cancelAll, textMatching, optionValues, invalid, typeInto, sidebarHelp, documentedProperties, screenshot };
+module.exports = { dropNode, importNodes, defaultsOf, openDialog, addServer, closeTray, cancelAll, textMatching, optionValues, choices, invalid, typeInto, pickerValues, sidebarHelp, documentedProperties, screenshot };

@@ -41,18 +41,37 @@ function packedPackage() {
  * Node-RED with the package and `flows`, and a browser page on its editor. The package is this
  * checkout packed and unpacked, unless `packageDir` names an installed copy; `redJs` and
  * `nodeBinary` choose another Node-RED and Node.
- * Resolves { page, base, problems, requests, stop() }: `problems` lists console errors and
- * warnings, page errors and failed requests to Node-RED; `requests` the calls to the package's
- * admin routes ("POST /alltalk/probe").
+ * Resolves { page, base, problems, requests, output(), stop() }: `problems` lists console errors
+ * and warnings, page errors and failed requests to Node-RED; `requests` the calls to the package's
+ * admin routes ("POST /alltalk/probe"); `output()` what Node-RED logged.
  */
 async function openEditor({ flows, locale = 'en-US', viewport = { width: 1400, height: 1300 }, settings = '', packageDir, redJs, nodeBinary }) {
-  const { chromium } = require('playwright-core');
   const packed = packageDir ? { dir: packageDir, cleanup: () => {} } : packedPackage();
   let nodeRed;
-  let browser;
   try {
     nodeRed = await startNodeRed({ flows, label: 'browser', packageDir: packed.dir, settings: QUIET_EDITOR + settings, redJs, nodeBinary });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const editor = await attachEditor(nodeRed.base, { locale, viewport });
+    const stop = async () => {
+      await editor.close();
+      await nodeRed.stop();
+      packed.cleanup();
+    };
+    return { ...editor, output: nodeRed.output, stop };
+  } catch (err) {
+    if (nodeRed) await nodeRed.stop();
+    packed.cleanup();
+    throw err;
+  }
+}
+
+/**
+ * A browser page on the editor of a Node-RED that runs at `base` (one the caller started).
+ * Resolves { page, base, problems, requests, close() }.
+ */
+async function attachEditor(base, { locale = 'en-US', viewport = { width: 1400, height: 1300 } } = {}) {
+  const { chromium } = require('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
     const context = await browser.newContext({ viewport, locale });
     const page = await context.newPage();
     const problems = [];
@@ -62,26 +81,19 @@ async function openEditor({ flows, locale = 'en-US', viewport = { width: 1400, h
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
     const requests = [];
     page.on('request', (r) => {
-      if (r.url().startsWith(`${nodeRed.base}/alltalk/`)) requests.push(`${r.method()} ${new URL(r.url()).pathname}`);
+      if (r.url().startsWith(`${base}/alltalk/`)) requests.push(`${r.method()} ${new URL(r.url()).pathname}`);
     });
     page.on('response', (r) => {
-      if (r.status() >= 400 && r.url().startsWith(nodeRed.base)) problems.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`);
+      if (r.status() >= 400 && r.url().startsWith(base)) problems.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`);
     });
-    await page.goto(`${nodeRed.base}/`);
+    await page.goto(`${base}/`);
     await page.waitForFunction(() => window.RED && RED.nodes && RED.nodes.getType('alltalk-tts') && document.querySelector('.red-ui-palette-node[data-palette-type="alltalk-tts"]'));
     await page.waitForSelector('#red-ui-workspace-chart svg');
-    const stop = async () => {
-      await browser.close().catch(() => {});
-      await nodeRed.stop();
-      packed.cleanup();
-    };
-    return { page, base: nodeRed.base, problems, requests, output: nodeRed.output, stop };
+    return { page, base, problems, requests, close: () => browser.close().catch(() => {}) };
   } catch (err) {
-    if (browser) await browser.close().catch(() => {});
-    if (nodeRed) await nodeRed.stop();
-    packed.cleanup();
+    await browser.close().catch(() => {});
     throw err;
   }
 }
 
-module.exports = { browserAvailable, openEditor, root };
+module.exports = { browserAvailable, openEditor, attachEditor, root };

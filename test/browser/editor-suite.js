@@ -17,17 +17,17 @@ const act = require('./editor-actions');
 const DIALOGS = {
   'alltalk-status': { info: '#alltalk-status-server-info', refresh: '#alltalk-status-refresh' },
   'alltalk-tts': {
-    info: '#alltalk-tts-server-info', refresh: '#alltalk-tts-refresh', voices: '#alltalk-tts-voices', voice: '#node-input-character_voice_gen',
+    info: '#alltalk-tts-server-info', refresh: '#alltalk-tts-refresh', voice: '#node-input-character_voice_gen',
     language: '#node-input-language', preview: '#alltalk-tts-preview', ranges: [['#node-input-speed', '3', '1.5'], ['#node-input-temperature', '0', '0.7']],
   },
   'alltalk-stream': {
-    info: '#alltalk-stream-server-info', refresh: '#alltalk-stream-refresh', voices: '#alltalk-stream-voices', voice: '#node-input-voice',
+    info: '#alltalk-stream-server-info', refresh: '#alltalk-stream-refresh', voice: '#node-input-voice',
     language: '#node-input-language', preview: '#alltalk-stream-preview', ranges: [['#node-input-maxCharacters', '0', '500']],
   },
   'alltalk-openai': { info: '#alltalk-openai-server-info', refresh: '#alltalk-openai-refresh', ranges: [['#node-input-speed', '5', '1.5']] },
   'alltalk-control': { info: '#alltalk-control-server-info', refresh: '#alltalk-control-refresh', models: '#node-input-model', voiceMap: '#node-input-alloy' },
   'alltalk-wyoming': {
-    info: '#alltalk-wyoming-server-info', refresh: '#alltalk-wyoming-refresh', voices: '#alltalk-wyoming-voices', voice: '#node-input-voice',
+    info: '#alltalk-wyoming-server-info', refresh: '#alltalk-wyoming-refresh', voice: '#node-input-voice',
     language: '#node-input-language', preview: '#alltalk-wyoming-preview', ranges: [['#node-input-port', '70000', '10200']],
   },
 };
@@ -92,10 +92,15 @@ function editorSuite(title, where = () => ({}), shots = undefined) {
       const refreshed = await act.textMatching(page, '#alltalk-config-result', /xtts/);
       assert.match(refreshed, new RegExp(`127\\.0\\.0\\.1:${xtts.port}`));
       assert.match(refreshed, /not deployed|not saved/i, refreshed);
-      // The advanced section's arrow turns.
-      await page.click('#alltalk-config-advanced-toggle');
-      assert.ok(await page.isVisible('#alltalk-config-advanced'));
-      assert.equal(await page.locator('#alltalk-config-advanced-toggle i.fa-caret-down').count(), 1, 'the arrow points down when open');
+      // A folded section opens with a click on its heading, and its arrow turns.
+      const folded = page.locator('.alltalk-section.alltalk-closed').first();
+      assert.ok(await folded.count(), 'the sections with nothing set are folded');
+      assert.equal(await folded.locator('.alltalk-section-body').isVisible(), false);
+      await folded.locator('.alltalk-section-toggle').click();
+      const opened = page.locator('.alltalk-section').filter({ has: page.locator('#node-config-input-queueLimit') });
+      if (await opened.evaluate((el) => el.classList.contains('alltalk-closed'))) await opened.locator('.alltalk-section-toggle').click();
+      assert.ok(await page.isVisible('#node-config-input-queueLimit'));
+      assert.equal(await opened.locator('.alltalk-section-toggle i.fa-angle-down').count(), 1, 'the arrow points down when open');
       await act.screenshot(page, SHOTS, 'alltalk-config');
       await act.closeTray(page, 'add');
       await act.closeTray(page, 'done');
@@ -115,9 +120,12 @@ function editorSuite(title, where = () => ({}), shots = undefined) {
         const reads = editor.requests.slice(calls).filter((r) => r === 'POST /alltalk/probe' || r.endsWith('/refresh'));
         assert.deepEqual(reads, ['POST /alltalk/probe'], 'the new server is read once');
         assert.match(info, new RegExp(`127\\.0\\.0\\.1:${xtts.port}: ready`), 'the summary names the server');
-        if (d.voices) assert.deepEqual(await act.optionValues(page, d.voices), xtts.voices, 'the voice list is the server\'s');
+        if (d.voice) {
+          assert.deepEqual(await act.pickerValues(page, d.voice), xtts.voices, 'the voice picker offers the server\'s voices');
+          assert.deepEqual(await act.pickerValues(page, d.voice, 'MALE_0'), xtts.voices.filter((v) => /male_0/i.test(v)), 'typing searches the voices');
+        }
         if (d.language) {
-          const langs = await act.optionValues(page, d.language);
+          const langs = await act.choices(page, d.language);
           for (const l of ['', 'en', 'de', 'fr']) assert.ok(langs.includes(l), `language ${l || '(server default)'} offered`);
         }
         if (d.models) assert.deepEqual((await act.optionValues(page, d.models)).filter(Boolean), xtts.settings.models_available.map((m) => m.name));
@@ -168,7 +176,7 @@ function editorSuite(title, where = () => ({}), shots = undefined) {
       async function openOnPiper(type, props) {
         n += 1;
         const cfg = { id: `piper-cfg-${n}`, type: 'alltalk-config', name: '', protocol: 'http', host: '127.0.0.1', port: String(piper.port), timeout: 5, generationTimeout: 300, concurrency: 1, queueLimit: 50, healthInterval: 30, apiKeyHeader: 'X-API-Key', maxAudioMb: 200 };
-        const node = { id: `piper-node-${n}`, type, z: 'tab1', x: 200 + n * 150, y: 500, server: cfg.id, wires: type === 'alltalk-status' ? [[]] : [[]], ...props };
+        const node = { id: `piper-node-${n}`, type, z: 'tab1', x: 200 + n * 150, y: 500, wires: [[]], ...(await act.defaultsOf(page, type)), server: cfg.id, ...props };
         await act.importNodes(page, [cfg, node]);
         await act.openDialog(page, node.id);
         await act.textMatching(page, `#${type}-server-info`, /piper/);
@@ -183,17 +191,19 @@ function editorSuite(title, where = () => ({}), shots = undefined) {
         const id = await openOnPiper('alltalk-tts', { property: 'payload', propertyType: 'msg', speed: '1.5', language: 'de', maxCharacters: 2000, maxTotalCharacters: 20000, output: '' });
         const speed = await noteOf('speed');
         assert.deepEqual({ ...speed, text: undefined }, { greyed: true, text: undefined, refused: true, disabled: false }, JSON.stringify(speed));
-        assert.match(speed.text, /piper.*generationspeed_capable/);
+        assert.match(speed.text, /^Piper cannot change the speed\./, `the reason in words: ${speed.text}`);
         assert.match(speed.text, /refused/i, 'says the saved value will be refused');
         assert.ok(await act.invalid(page, '#node-input-speed'), 'the saved speed is flagged');
         const language = await noteOf('language');
         assert.equal(language.greyed, true);
-        assert.match(language.text, /piper.*languages_capable/, 'language says why it is greyed');
+        assert.match(language.text, /^Piper speaks the language of its voice only\./, 'language says why it is greyed');
+        assert.doesNotMatch(speed.text + language.text, /_capable/, 'no flag names');
         assert.equal((await noteOf('pitch')).refused, false, 'a blank field is greyed, not flagged');
         await act.screenshot(page, SHOTS, 'alltalk-tts-piper');
         await act.typeInto(page, '#node-input-speed', '');
-        await page.selectOption('#node-input-language', '');
-        await page.dispatchEvent('#node-input-language', 'change');
+        // The language's own list: its first entry is the server default.
+        await page.click('#node-input-language + .red-ui-typedInput-container .red-ui-typedInput-option-trigger');
+        await page.locator('.red-ui-typedInput-options:visible a').first().click();
         assert.equal(await act.invalid(page, '#node-input-speed'), false, 'cleared, it is fine');
         assert.equal((await noteOf('speed')).refused, false);
         await act.closeTray(page, 'done');
@@ -203,7 +213,7 @@ function editorSuite(title, where = () => ({}), shots = undefined) {
 
       it('alltalk-stream: says the engine cannot stream', async function () {
         await openOnPiper('alltalk-stream', { property: 'payload', propertyType: 'msg', maxCharacters: 500, output: 'chunks' });
-        const warning = await act.textMatching(page, '#alltalk-stream-warning', /piper/);
+        const warning = await act.textMatching(page, '#alltalk-stream-warning', /Piper/);
         assert.match(warning, /stream/i);
         await act.closeTray(page, 'cancel');
       });
@@ -216,7 +226,7 @@ function editorSuite(title, where = () => ({}), shots = undefined) {
         }));
         for (const o of options) {
           assert.equal(o.disabled, true);
-          assert.match(o.title, /piper/);
+          assert.match(o.title, /Piper/);
         }
         await act.closeTray(page, 'cancel');
       });

@@ -7,39 +7,12 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
 const { AllTalkSimulator } = require('../../dist/simulator');
-const { freePort } = require('./node-red');
+const { spawn } = require('node:child_process');
+const { startScript: start } = require('./start-process');
 
 const root = path.join(__dirname, '..', '..');
 const examples = fs.readdirSync(path.join(root, 'examples')).filter((f) => f.endsWith('.json'));
-
-/** Runs scripts/start.js until Node-RED has started; resolves { base, output(), stop() }. */
-async function start(dir, env = {}) {
-  const port = await freePort();
-  const child = spawn(process.execPath, [path.join(root, 'scripts', 'start.js')], {
-    env: { ...process.env, ALLTALK_START_DIR: dir, PORT: String(port), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  const stop = async () => {
-    if (child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGINT');
-    await exited;
-  };
-  const started = Date.now();
-  while (!/Node-RED editor: /.test(output)) {
-    if (child.exitCode !== null || Date.now() - started > 45000) {
-      await stop();
-      throw new Error(`start.js did not start Node-RED:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { base: `http://127.0.0.1:${port}`, port, output: () => output, stop };
-}
 
 function nonLoopbackAddress() {
   for (const list of Object.values(os.networkInterfaces())) {

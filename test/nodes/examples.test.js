@@ -54,6 +54,37 @@ describe('examples', function () {
     }
   });
 
+  it('never clash: no id, http path or websocket path in two examples, nor in the copies npm start deploys beside them', function () {
+    const { exampleFlows } = require('../../scripts/example-flows');
+    const sets = files.map((f) => [f, JSON.parse(fs.readFileSync(path.join(examplesDir, f), 'utf8'))]);
+    sets.push(['npm start', exampleFlows({ protocol: 'http', host: '127.0.0.1', port: 7851 }, false, 'http://127.0.0.1:1880', { protocol: 'http', host: '127.0.0.1', port: 7852 })]);
+    const seen = new Map();
+    const clashes = [];
+    const claim = (key, where) => {
+      if (seen.has(key) && seen.get(key) !== where) clashes.push(`${key}: ${seen.get(key)} and ${where}`);
+      else seen.set(key, where);
+    };
+    for (const [where, flow] of sets) {
+      for (const n of flow) {
+        claim(`id ${n.id}`, where);
+        if (n.type === 'http in') claim(`http ${n.method.toUpperCase()} ${n.url}`, where);
+        if (n.type === 'websocket-listener') claim(`websocket ${n.path}`, where);
+        if (n.type === 'alltalk-wyoming') claim(`wyoming port ${n.port}`, where);
+      }
+      // Within one set, an http path is used once per method.
+      const paths = flow.filter((n) => n.type === 'http in').map((n) => `${n.method} ${n.url}`);
+      assert.equal(new Set(paths).size, paths.length, `${where}: ${paths.join(', ')}`);
+    }
+    assert.deepEqual(clashes, []);
+    // The pages of an imported example live under /alltalk-example/, npm start's under /alltalk-demo/.
+    for (const [where, flow] of sets) {
+      const prefix = where === 'npm start' ? '/alltalk-demo/' : '/alltalk-example/';
+      for (const n of flow.filter((x) => x.type === 'http in' || x.type === 'websocket-listener')) {
+        assert.ok((n.url || n.path).startsWith(prefix), `${where}: ${n.url || n.path} is under ${prefix}`);
+      }
+    }
+  });
+
   for (const f of files) {
     it(`${f} deploys and reaches the server`, async function () {
       sim = await startSim();
