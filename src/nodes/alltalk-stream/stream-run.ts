@@ -46,8 +46,15 @@ export async function streamAll(
   let frameRate = 0;
   let audioBytes = 0;
   let lastProgress = 0;
+  // The sink hears of the stream with its first audio: a try that ends after the header alone
+  // left nothing behind, so the message may still be tried on another server.
+  let header: Buffer | undefined;
+  let delivered = false;
   for (const [i, request] of plan.requests.entries()) {
-    if (job.stopped) return { ...result, stopped: true };
+    if (job.stopped) {
+      if (!delivered && header) sink.begin(header, result.format as AudioFormat);
+      return { ...result, stopped: true };
+    }
     const reader = new WavStreamReader(connection.origin);
     let begun = false;
     try {
@@ -59,14 +66,18 @@ export async function streamAll(
           if (i === 0) {
             result.format = reader.format;
             frameRate = reader.format.sampleRate * reader.frameBytes;
-            onFirstAudio?.();
-            sink.begin(reader.header as Buffer, reader.format);
+            header = reader.header as Buffer;
           } else if (!sameFormat(result.format as AudioFormat, reader.format)) {
             throw new AllTalkError('invalid-response', `AllTalk at ${connection.origin} streamed part ${i + 1} of the long text in another ` +
               'audio format than the first part, so they cannot form one stream. Shorten the text.');
           }
         }
         if (audio.length === 0) return undefined;
+        if (!delivered) {
+          delivered = true;
+          onFirstAudio?.();
+          sink.begin(header as Buffer, result.format as AudioFormat);
+        }
         result.firstAudioAt ??= Date.now();
         audioBytes += audio.length;
         const now = Date.now();
@@ -77,7 +88,11 @@ export async function streamAll(
         return sink.audio(audio);
       });
     } catch (err) {
-      if (job.stopped) return { ...result, seconds: frameRate ? audioBytes / frameRate : 0, stopped: true };
+      if (job.stopped) {
+        // Stopped before any audio: the sink still gets the header (a stopped stream is a WAV with what came).
+        if (!delivered && header) sink.begin(header, result.format as AudioFormat);
+        return { ...result, seconds: frameRate ? audioBytes / frameRate : 0, stopped: true };
+      }
       throw err;
     }
   }
