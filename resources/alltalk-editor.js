@@ -41,7 +41,7 @@
     var BADGE_WORDS = {
         'connecting': 'connecting', 'ready': 'ready', 'busy': 'busy', 'loading model…': 'loading', 'offline': 'offline',
         'generating…': 'generating', 'streaming…': 'streaming', 'stopped': 'stopped', 'stopping': 'stopping',
-        'no server configured': 'noServer', 'waiting for a speaker': 'waiting'
+        'no server configured': 'noServer', 'waiting for a speaker': 'waiting', 'no voice chosen': 'noVoice'
     };
     var SECONDS = /^(\d+)(?:\.(\d+))? s$/;
     var BADGE_FORMS = [
@@ -294,7 +294,7 @@
     };
     AllTalkEditor.rules().then(function (r) { if (r && r.ttsGenerate) { AllTalkEditor._rulesData = r; } });
     // The dialogs' style (resources/alltalk-editor.css), once.
-    $('<link rel="stylesheet" type="text/css">').attr('href', (RED.settings.apiRootUrl || '') + 'resources/node-red-contrib-alltalk/alltalk-editor.css').appendTo('head');
+    $('<link rel="stylesheet" type="text/css">').attr('href', ((RED.settings && RED.settings.apiRootUrl) || '') + 'resources/node-red-contrib-alltalk/alltalk-editor.css').appendTo('head');
     window.AllTalkEditor = AllTalkEditor;
     // Scripts loaded beside this one (alltalk-editor-form.js) that arrived first add their part now.
     (window.AllTalkEditorParts || []).forEach(function (install) { install(AllTalkEditor); });

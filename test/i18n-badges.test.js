@@ -84,6 +84,7 @@ function runtimeBadges() {
       ['stopped', {}, next(() => b.stopped())],
       ['stopping', {}, badges.STOPPING_TEXT],
       ['waiting', {}, badges.WAITING_TEXT],
+      ['noVoice', {}, badges.NO_VOICE_TEXT],
       ['error', { reason: 'AllTalk is not answering' }, next(() => b.error('AllTalk is not answering'))],
       ['listening', { address: '0.0.0.0:10200' }, badges.listeningText('0.0.0.0:10200', 0, 0)],
       ['listeningServed', { address: '0.0.0.0:10200', served: 12 }, badges.listeningText('0.0.0.0:10200', 12, 0)],
@@ -141,6 +142,7 @@ describe('i18n: status badges', function () {
       'stopped': 'Gestoppt',
       'stopping': 'Wird gestoppt',
       'waiting for a speaker': 'Wartet auf Lautsprecher',
+      'no voice chosen': 'Keine Stimme gewählt',
       'listening 0.0.0.0:10200': 'Lauscht auf 0.0.0.0:10200',
       'listening 0.0.0.0:10200 · 12 served · 1 failed': 'Lauscht auf 0.0.0.0:10200 · 12 beantwortet · 1 fehlgeschlagen',
       'speaking (2)': 'Spricht (2)',
@@ -181,7 +183,7 @@ describe('i18n: status badges', function () {
     for (const type of types) {
       const html = fs.readFileSync(path.join(root, 'src', 'nodes', type, `${type}.html`), 'utf8');
       const registered = html.indexOf(`RED.nodes.registerType('${type}'`);
-      const translated = html.indexOf(`AllTalkEditor.translateBadges('${type}')`);
+      const translated = html.search(new RegExp(`(AllTalkEditor|AE)\\.translateBadges\\('${type}'\\)`));
       assert.ok(registered >= 0 && translated > registered, `${type}.html calls translateBadges('${type}') after registerType`);
     }
   });

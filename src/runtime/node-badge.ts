@@ -63,6 +63,9 @@ export function listeningText(address: string, served: number, failed: number): 
   return `listening ${address} · ${served} served${failed ? ` · ${failed} failed` : ''}`;
 }
 
+/** alltalk-stream without a voice in its dialog (streaming has no server default to fall back on). */
+export const NO_VOICE_TEXT = 'no voice chosen';
+
 export function speakingText(n: number): string {
   return `speaking (${n})`;
 }

@@ -153,12 +153,14 @@ function documentedProperties(helpHtml) {
 }
 
 /** Saves a screenshot of the topmost dialog (the whole editor when `whole`). */
-async function screenshot(page, dir, name, { whole = false } = {}) {
+async function screenshot(page, dir, name, { whole = false, keepFocus = false } = {}) {
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${name}.png`);
-  // The pointer and the text caret would otherwise show in the picture.
-  await page.mouse.move(1, 1);
-  await page.evaluate(() => document.activeElement && document.activeElement.blur());
+  // The pointer and the text caret would otherwise show in the picture (an open list keeps its field's focus).
+  if (!keepFocus) {
+    await page.mouse.move(1, 1);
+    await page.evaluate(() => document.activeElement && document.activeElement.blur());
+  }
   if (whole) await page.screenshot({ path: file });
   else await page.locator('.red-ui-tray').last().screenshot({ path: file });
   return file;

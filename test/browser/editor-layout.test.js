@@ -3,7 +3,8 @@
 // labels on one line inside their box, rows on one line, no option text cut, nothing past the
 // dialog's edge; every section open, and the rows that only show for some choices shown (a file
 // output, long text split, an https server with its TLS row, credentials, the cache's Clear).
-// The palette's AllTalk entries on one line. Saves the pictures (ALLTALK_SCREENSHOTS sets where).
+// The palette's AllTalk entries on one line. Pictures of every dialog go to a temporary folder
+// (ALLTALK_LAYOUT_SHOTS sets another).
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -42,7 +43,7 @@ for (const locale of ['en-US', 'de-DE']) {
 
     before(async function () {
       if (!browserAvailable()) return this.skip();
-      shots = process.env.ALLTALK_SCREENSHOTS ? path.resolve(process.env.ALLTALK_SCREENSHOTS) : fs.mkdtempSync(path.join(os.tmpdir(), 'alltalk-layout-'));
+      shots = process.env.ALLTALK_LAYOUT_SHOTS ? path.resolve(process.env.ALLTALK_LAYOUT_SHOTS) : fs.mkdtempSync(path.join(os.tmpdir(), 'alltalk-layout-'));
       xtts = new AllTalkSimulator({ port: 0, profile: 'xtts' });
       piper = new AllTalkSimulator({ port: 0, profile: 'piper' });
       await xtts.start();

@@ -123,6 +123,16 @@ function editorSuite(title, where = () => ({}), shots = undefined) {
         if (d.voice) {
           assert.deepEqual(await act.pickerValues(page, d.voice), xtts.voices, 'the voice picker offers the server\'s voices');
           assert.deepEqual(await act.pickerValues(page, d.voice, 'MALE_0'), xtts.voices.filter((v) => /male_0/i.test(v)), 'typing searches the voices');
+          if (type === 'alltalk-tts') {
+            // The picker open, for the README.
+            const input = `${d.voice} + .red-ui-typedInput-container input.red-ui-typedInput-input`;
+            await page.fill(input, 'fem');
+            await page.click(input);
+            await page.waitForSelector('.red-ui-autoComplete-container', { state: 'visible' });
+            await act.screenshot(page, SHOTS, 'alltalk-tts-voice-picker', { whole: false, keepFocus: true });
+            await page.keyboard.press('Escape');
+            await page.fill(input, '');
+          }
         }
         if (d.language) {
           const langs = await act.choices(page, d.language);

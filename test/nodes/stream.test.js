@@ -7,7 +7,7 @@ const asyncHooks = require('node:async_hooks');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { helper, NODES, startSim, configNode, waitFor, collect, watchStatus, ready } = require('./support');
+const { helper, NODES, startSim, configNode, waitFor, collect, watchStatus, ready, runOn } = require('./support');
 const { parseWav, fixWavSizes } = require('../../dist/api');
 
 const STREAM = require('../../nodes/alltalk-stream.js');
@@ -362,5 +362,56 @@ describe('alltalk-stream', function () {
     await waitFor(() => out.filter((m) => !m.parts || m.parts.count !== undefined).length === 9, 'nine finished messages', 20000);
     assert.equal(sim.maxConcurrentGenerations, 1);
     assert.ok(badge.texts().some((t) => /^queued \(\d+\)$/.test(t)), badge.texts().join());
+  });
+  describe('voice and language', function () {
+    /** The badges node `id` showed since it was made (deploy included). */
+    const badgesOf = (id) => {
+      const n = helper.getNode(id);
+      return Object.getPrototypeOf(n).status.getCalls().filter((c) => c.thisValue === n).map((c) => c.args[0]);
+    };
+
+    it('a node without a voice says so on its badge at deploy; a message that brings one streams, one that does not is refused', async function () {
+      sim = await startSim();
+      await helper.load(nodes, flow(sim, { voice: '', output: 'buffer' }));
+      await ready(sim);
+      await waitFor(() => badgesOf('st').some((b) => b.text === 'no voice chosen'), 'the no-voice badge', 2000);
+      const badges = badgesOf('st');
+      assert.deepEqual(badges[badges.length - 1], { fill: 'red', shape: 'ring', text: 'no voice chosen' }, JSON.stringify(badges));
+      assert.ok(!badges.some((b) => b.text === 'ready'), 'the server\'s state does not hide it');
+      const ok = await runOn('st', msg({ payload: 'Hello.', voice: 'male_01.wav' }));
+      assert.equal(ok.error, undefined, ok.error && ok.error.message);
+      assert.equal(streams(sim)[0].query.voice, 'male_01.wav');
+      const refused = await runOn('st', msg({ payload: 'Hello.' }));
+      assert.match(refused.error.message, /No voice to stream with/);
+      assert.equal(streams(sim).length, 1, 'nothing sent for the refused one');
+    });
+
+    it('voice and language from anywhere: msg, an environment variable; nothing found leaves the field to msg.alltalk', async function () {
+      sim = await startSim();
+      process.env.ALLTALK_TEST_LANGUAGE = 'de';
+      await helper.load(nodes, flow(sim, { voice: 'speaker.voice', voiceType: 'msg', language: 'ALLTALK_TEST_LANGUAGE', languageType: 'env', output: 'buffer' }));
+      await ready(sim);
+      const r1 = await runOn('st', msg({ payload: 'Hallo.', speaker: { voice: 'female_02.wav' } }));
+      assert.equal(r1.error, undefined, r1.error && r1.error.message);
+      assert.deepEqual([streams(sim)[0].query.voice, streams(sim)[0].query.language], ['female_02.wav', 'de']);
+      // No msg.speaker.voice: the field is blank, so msg.alltalk.voice fills it as for a blank dialog field.
+      const r2 = await runOn('st', msg({ payload: 'Hallo.', alltalk: { voice: 'male_02.wav' } }));
+      assert.equal(r2.error, undefined, r2.error && r2.error.message);
+      assert.equal(streams(sim)[1].query.voice, 'male_02.wav');
+      // Something that is no voice name is refused, naming where it came from; nothing is sent.
+      const r3 = await runOn('st', msg({ payload: 'Hallo.', speaker: { voice: { name: 'x' } } }));
+      assert.match(r3.error.message, /voice from msg\.speaker\.voice is an object/);
+      assert.equal(streams(sim).length, 2);
+      delete process.env.ALLTALK_TEST_LANGUAGE;
+    });
+
+    it('a JSONata voice is worked out per message', async function () {
+      sim = await startSim();
+      await helper.load(nodes, flow(sim, { voice: '$length(payload) > 10 ? "male_01.wav" : "female_01.wav"', voiceType: 'jsonata', output: 'buffer' }));
+      await ready(sim);
+      await runOn('st', msg({ payload: 'Short.' }));
+      await runOn('st', msg({ payload: 'A somewhat longer text.' }));
+      assert.deepEqual(streams(sim).map((r) => r.query.voice), ['female_01.wav', 'male_01.wav']);
+    });
   });
 });

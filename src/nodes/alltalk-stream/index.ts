@@ -13,7 +13,7 @@ import { DEFAULT_MAX_CHARACTERS } from '../../api/rules';
 import { type FileTarget, prepareTarget, targetFile } from '../../runtime/audio-file';
 import { type CachePlan, idNow, planCache } from '../../runtime/cached-audio';
 import { checkWritable, handleInput, messageView, nodeLifetime, readMessage, safeText, writeOutput } from '../../runtime/input-handler';
-import { NodeBadge, STREAMING_TEXT, streamingText, WAITING_TEXT } from '../../runtime/node-badge';
+import { NO_VOICE_TEXT, NodeBadge, STREAMING_TEXT, streamingText, WAITING_TEXT } from '../../runtime/node-badge';
 import { nodeLabel, queueTurn, readQueueOptions } from '../../runtime/queue-options';
 import { readInput, wholeNumber } from '../../runtime/node-properties';
 import { closeWorker, filePolicy, requireConnection, serverAudio, serverConnection, serverGroup } from '../../runtime/worker-node';
@@ -21,6 +21,7 @@ import { runRouted, type ServerGroup } from '../../runtime/server-group';
 import { engineStreams } from '../../runtime/server-member';
 import { routeOf, type RouteFacts } from '../../runtime/route-facts';
 import { voiceOn } from '../../runtime/stand-in';
+import { fromElsewhere, ownFields, readElsewhere } from '../../runtime/typed-fields';
 import { LiveSink } from './live-sink';
 import { CacheTee, cachedWav, replay } from './stream-cache';
 import { isStopMessage, planStream, type StreamDialog } from './stream-options';
@@ -32,7 +33,10 @@ interface StreamDef extends NodeDef {
   property: string;
   propertyType: string;
   voice: string;
+  /** Where the voice comes from: str (the dialog's, also when absent), msg, flow, global, env, jsonata. */
+  voiceType?: string;
   language: string;
+  languageType?: string;
   output: string;
   filePath: string;
   /** Output file: missing folders are made (default off). */
@@ -60,7 +64,11 @@ export = function register(RED: NodeAPI): void {
     const group = serverGroup(RED, def.server);
     const audio = serverAudio(RED, def.server);
     const useCache = def.cache === true || def.cache === 'true';
-    const badge = new NodeBadge((s) => node.status(s), connection, STREAMING_TEXT);
+    const elsewhere = fromElsewhere(def, ['voice', 'language']);
+    // Streaming has no server default voice: a node without one says so until a message brings one.
+    const noVoice = !String(def.voice ?? '').trim() && !elsewhere.some((f) => f.field === 'voice');
+    const badge = new NodeBadge((s) => node.status(s), connection, STREAMING_TEXT, !noVoice);
+    if (noVoice && connection) badge.set({ fill: 'red', shape: 'ring', text: NO_VOICE_TEXT });
     const lifetime = nodeLifetime();
     const jobs = new Set<Job>();
     const maxCharacters = wholeNumber(def.maxCharacters, DEFAULT_MAX_CHARACTERS);
@@ -69,7 +77,7 @@ export = function register(RED: NodeAPI): void {
       maxTotal: Math.max(maxCharacters, wholeNumber(def.maxTotalCharacters, DEFAULT_MAX_TOTAL_CHARACTERS)),
       split: def.splitLongText === true || def.splitLongText === 'true',
     };
-    const dialog: StreamDialog = { voice: def.voice, language: def.language, output: def.output, filePath: def.filePath };
+    const dialog: StreamDialog = ownFields({ voice: def.voice, language: def.language, output: def.output, filePath: def.filePath }, elsewhere);
     const files = filePolicy(RED, def);
 
     /**
@@ -109,7 +117,8 @@ export = function register(RED: NodeAPI): void {
 
       // 1. Resolve and check everything before anything is sent.
       const raw = (await readInput(RED, node, def.property, def.propertyType, msg)).value;
-      const plan = planStream(dialog, view, raw, limits, connection.validationContext());
+      const typed = elsewhere.length ? await readElsewhere(RED, node, elsewhere, msg) : undefined;
+      const plan = planStream(typed ? { ...dialog, ...typed } : dialog, view, raw, limits, connection.validationContext());
       const queue = readQueueOptions(msg);
       if (plan.output === 'url') audio?.requireServing('Output "url" of alltalk-stream');
       const keys = plan.output === 'file' ? [...OUTPUT_KEYS, 'filename'] : plan.output === 'url' ? [...OUTPUT_KEYS, 'url'] : OUTPUT_KEYS;
