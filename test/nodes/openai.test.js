@@ -254,4 +254,20 @@ describe('alltalk-openai', function () {
     assert.equal(sim.maxConcurrentGenerations, 1);
     assert.equal(out.filter((m) => m.contentType === 'audio/mpeg').length, 5);
   });
+  describe('voice and speed from anywhere', function () {
+    it('voice from msg and speed from JSONata, per message; nothing found leaves them to msg.alltalk and the short forms', async function () {
+      sim = await startSim();
+      await helper.load(nodes, flow(sim, { voice: 'who', voiceType: 'msg', speed: 'slow ? 0.5 : 1.25', speedType: 'jsonata' }));
+      await ready(sim);
+      const r1 = await run(msg({ payload: 'Hello there.', who: 'echo', slow: true }));
+      assert.ok(r1.msg, r1.error && r1.error.message);
+      const r2 = await run(msg({ payload: 'Hello there.', voice: 'onyx' }));
+      assert.ok(r2.msg, r2.error && r2.error.message);
+      assert.deepEqual(speech(sim).map((r) => [r.json.voice, r.json.speed]), [['echo', 0.5], ['onyx', 1.25]]);
+      // What the voice comes to is checked as a typed one would be: nothing is sent for a voice OpenAI does not have.
+      const r3 = await run(msg({ payload: 'Hello there.', who: 'Nova' }));
+      assert.match(r3.error.message, /not one of the six OpenAI voices/);
+      assert.equal(speech(sim).length, 2);
+    });
+  });
 });

@@ -20,6 +20,7 @@ import { answerOrLead, keepAudio, NO_CACHE, planCache } from '../../runtime/cach
 import type { CacheEntry } from '../../runtime/audio-cache';
 import type { CancelSignal } from '../../api/cancellation';
 import type { ServerConnection } from '../../runtime/server-connection';
+import { fromElsewhere, ownFields, readElsewhere } from '../../runtime/typed-fields';
 import { type OpenAiDialog, planSpeech, type SpeechPlan } from './openai-options';
 
 interface OpenAiDef extends NodeDef {
@@ -27,8 +28,11 @@ interface OpenAiDef extends NodeDef {
   property: string;
   propertyType: string;
   voice: string;
+  /** Where the voice comes from: str (the dialog's, also when absent), msg, flow, global, env, jsonata. */
+  voiceType?: string;
   format: string;
   speed: string | number;
+  speedType?: string;
   model: string;
   output: string;
   filePath: string;
@@ -60,7 +64,8 @@ export = function register(RED: NodeAPI): void {
       split: def.splitLongText === true || def.splitLongText === 'true',
       maxTotal: wholeNumber(def.maxTotalCharacters, DEFAULT_MAX_TOTAL_CHARACTERS),
     };
-    const dialog: OpenAiDialog = { voice: def.voice, format: def.format, speed: def.speed, model: def.model, output: def.output, filePath: def.filePath };
+    const elsewhere = fromElsewhere(def, ['voice', 'speed']);
+    const dialog: OpenAiDialog = ownFields({ voice: def.voice, format: def.format, speed: def.speed, model: def.model, output: def.output, filePath: def.filePath }, elsewhere);
     const files = filePolicy(RED, def);
 
     handleInput(node, async (msg, send) => {
@@ -70,7 +75,8 @@ export = function register(RED: NodeAPI): void {
       // 1. Resolve and check everything before anything is sent.
       const raw = (await readInput(RED, node, def.property, def.propertyType, msg)).value;
       const view = messageView(msg, MESSAGE_KEYS);
-      const plan = planSpeech(dialog, view, raw, limits);
+      const typed = elsewhere.length ? await readElsewhere(RED, node, elsewhere, msg) : undefined;
+      const plan = planSpeech(typed ? { ...dialog, ...typed } : dialog, view, raw, limits);
       const queue = readQueueOptions(msg);
       // A URL needs Node-RED to serve the audio: refused before sending when it cannot.
       if (plan.output === 'url') audioService?.requireServing('Output "url" of alltalk-openai');
