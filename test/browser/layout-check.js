@@ -64,6 +64,8 @@ function findProblems(rootSelector) {
       if (!visible(select)) continue;
       const room = select.clientWidth - 24;
       for (const o of select.options) {
+        // Node-RED's own "add new configuration" entry of a configuration select: its words, not ours.
+        if (o.value === '_ADD_') continue;
         const w = widthOf(o.textContent.trim(), select);
         if (w > room) problems.push(`row '${name}': option '${o.textContent.trim()}' is cut (${Math.round(w)} > ${room} px)`);
       }
@@ -91,9 +93,30 @@ function findProblems(rootSelector) {
   return problems;
 }
 
-/** The layout problems of the topmost dialog's form. */
-function dialogProblems(page) {
-  return page.evaluate(findProblems, '');
+/** Node-RED opens a dialog 500 px wide unless something in it cannot be narrower. */
+const DEFAULT_DIALOG_WIDTH = 500;
+
+/**
+ * The layout problems of the topmost dialog's form, with one more: a dialog that opened wider than
+ * Node-RED's default because something in it would not wrap (its widest culprits named).
+ */
+async function dialogProblems(page) {
+  const problems = await page.evaluate(findProblems, '');
+  const wide = await page.evaluate((limit) => {
+    const trays = document.querySelectorAll('.red-ui-tray');
+    const tray = trays[trays.length - 1];
+    const width = Math.round(tray.getBoundingClientRect().width);
+    if (width <= limit + 2) return undefined;
+    // What keeps it wide: the elements whose own content is wider than the room a 500 px dialog leaves.
+    const culprits = [];
+    for (const el of tray.querySelectorAll('.red-ui-tray-body form *')) {
+      if (el.offsetParent === null || el.children.length > 3) continue;
+      const r = el.getBoundingClientRect();
+      if (r.right - tray.getBoundingClientRect().left > limit - 10) culprits.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''} '${(el.innerText || '').trim().slice(0, 40)}'`);
+    }
+    return `the dialog opened ${width} px wide, not ${limit}: ${culprits.slice(0, 4).join(', ')}`;
+  }, DEFAULT_DIALOG_WIDTH);
+  return wide ? [wide, ...problems] : problems;
 }
 
 /** Palette entries of the AllTalk category whose label wraps or is cut. */
