@@ -71,6 +71,20 @@ export function notAudioReason(data: Buffer, format: string, redact: (text: stri
   return audioTypeOf(data) ? undefined : `not audio in a known format (it starts with ${startOf(data)})`;
 }
 
+/**
+ * What audio `data` is, when notAudioReason(data, format) finds nothing wrong with it; else why not:
+ * that reason, or that it is audio of no type the package knows. The same answer as calling
+ * notAudioReason and then audioTypeOf, with a WAV parsed once, not twice.
+ */
+export function audioOfFormat(data: Buffer, format: string, redact?: (text: string) => string): AudioType | string {
+  const type = audioTypeOf(data);
+  const f = format.toLowerCase();
+  // Where notAudioReason asks no more than audioTypeOf did: a whole WAV for "wav"; audio of a known
+  // type for a name it has no signature for.
+  if (type && (f === 'wav' ? type.ext === 'wav' : !SIGNATURES[f])) return type;
+  return notAudioReason(data, format, redact) ?? type ?? 'not audio of a type this package knows';
+}
+
 /** An audio type the package keeps, serves and hands on: the content type and the file extension. */
 export interface AudioType {
   contentType: string;

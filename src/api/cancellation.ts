@@ -16,15 +16,24 @@ export interface CancelSignal {
 export class Cancellation implements CancelSignal {
   aborted = false;
   reason: unknown = undefined;
-  private listeners: Set<() => void> | undefined;
+  /**
+   * The listeners, in the order they were added: the first in a field of its own (most have just
+   * one at a time, and a Set for each would be made and dropped per call), the others in a Set.
+   */
+  private first: (() => void) | undefined;
+  private more: Set<() => void> | undefined;
 
   addEventListener(_type: 'abort', listener: () => void): void {
-    if (this.aborted) return;
-    (this.listeners ??= new Set()).add(listener);
+    if (this.aborted || listener === this.first) return;
+    // Only while there are no others, so that every one in `more` came after `first`.
+    if (this.first === undefined && this.more === undefined) this.first = listener;
+    else (this.more ??= new Set()).add(listener);
   }
 
   removeEventListener(_type: 'abort', listener: () => void): void {
-    this.listeners?.delete(listener);
+    if (listener === this.first) this.first = undefined;
+    // An empty Set is dropped: the next listener alone goes back in the field.
+    else if (this.more?.delete(listener) && this.more.size === 0) this.more = undefined;
   }
 
   /** Aborts once: every listener is called once, in the order they were added. */
@@ -32,16 +41,11 @@ export class Cancellation implements CancelSignal {
     if (this.aborted) return;
     this.aborted = true;
     this.reason = reason ?? new Error('aborted');
-    const listeners = this.listeners;
-    this.listeners = undefined;
-    if (!listeners) return;
-    for (const listener of listeners) {
-      try {
-        listener();
-      } catch {
-        // one listener failing must not keep the others from hearing of the abort
-      }
-    }
+    const { first, more } = this;
+    this.first = undefined;
+    this.more = undefined;
+    if (first) call(first);
+    if (more) for (const listener of more) call(listener);
   }
 
   /** Aborts this one when `source` aborts; returns the function that undoes the link. */
@@ -58,3 +62,11 @@ export class Cancellation implements CancelSignal {
 }
 
 function noop(): void {}
+
+function call(listener: () => void): void {
+  try {
+    listener();
+  } catch {
+    // one listener failing must not keep the others from hearing of the abort
+  }
+}

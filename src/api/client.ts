@@ -3,7 +3,7 @@
  * Transport (pool, deadlines, size limits, errors). Knows nothing about Node-RED.
  */
 import type { Readable } from 'node:stream';
-import { audioExtension, audioTypeOf, notAudioReason } from './audio-format';
+import { audioExtension, audioOfFormat, notAudioReason } from './audio-format';
 import { type AllTalkError, validationError } from './errors';
 import { PLACEHOLDER_MODELS } from './rules';
 import { serverPath } from './server-path';
@@ -192,10 +192,11 @@ export class AllTalkClient {
   /** Sends form fields already checked by validateTtsGenerate. */
   async ttsGenerateForm(form: FormFields, opts: CallOptions = {}): Promise<TtsGenerateResult> {
     const route = '/api/tts-generate';
-    const reply = await this.transport.expectOk(
+    // As expectOk, one promise fewer: this is every message's call.
+    const reply = this.transport.ensureOk('POST', route, await this.transport.request(
       { method: 'POST', path: route, body: new URLSearchParams(form).toString(), contentType: 'application/x-www-form-urlencoded', long: true, retry: 'refused' },
       opts,
-    );
+    ));
     const data = this.transport.json(route, reply);
     if (data.status !== 'generate-success') {
       this.transport.rejectOnErrorStatus(route, data);
@@ -318,12 +319,11 @@ export class AllTalkClient {
         'It may have been overwritten or deleted, or the server writes to another output folder.');
     }
     this.transport.ensureOk('GET', path, reply);
-    const notAudio = notAudioReason(reply.body, audioExtension(path) || 'any', (text) => this.transport.redact(text));
     // The type is what the bytes are, never what the server's header or the URL's name says.
-    const type = notAudio ? undefined : audioTypeOf(reply.body);
-    if (!type) {
+    const type = audioOfFormat(reply.body, audioExtension(path) || 'any', (text) => this.transport.redact(text));
+    if (typeof type === 'string') {
       throw this.transport.error('invalid-response', `AllTalk at ${this.origin} answered GET ${path} with something that is not audio ` +
-        `(${notAudio ?? 'not audio of a type this package knows'}). Is a proxy or another program answering on that port?`, { route: path });
+        `(${type}). Is a proxy or another program answering on that port?`, { route: path });
     }
     return { data: reply.body, contentType: type.contentType, ext: type.ext, url: `${this.origin}${path}` };
   }

@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream';
 import { isIP, isIPv6 } from 'node:net';
 import { Pool, type Dispatcher } from 'undici';
 import { Cancellation, type CancelSignal } from './cancellation';
+import { Deadlines } from './deadlines';
 import { AllTalkError, validationError } from './errors';
 import { buildHeaders } from './request-headers';
 import { ServerErrors } from './server-errors';
@@ -120,6 +121,8 @@ export class Transport extends ServerErrors {
   readonly lifetime = new Cancellation();
   /** Where to look whether the server speaks TLS (after an http request was hung up on). */
   private readonly tlsProbe: { host: string; port: number; servername?: string };
+  /** Every call's deadline, on a shared timer per length. */
+  private readonly deadlines = new Deadlines();
   /** The request headers, with each content type we send: made once, not per request. */
   private readonly headersByType = new Map<string, Record<string, string>>();
 
@@ -236,10 +239,7 @@ export class Transport extends ServerErrors {
   private attempt(spec: RequestSpec, opts: CallOptions): Promise<Reply> {
     return this.withDeadline(spec, opts, async (pool, signal) => {
       const res = await pool.request(this.dispatchOptions(spec, signal));
-      const body = await this.readBody(res, spec, signal).catch((err: unknown) => {
-        // The headers came, then the body ended before it was whole.
-        throw err instanceof AllTalkError || signal.aborted || this.closed ? err : this.cutShort(err, spec);
-      });
+      const body = await this.readBody(res, spec, signal);
       return { status: res.statusCode, headers: res.headers, body };
     });
   }
@@ -274,7 +274,7 @@ export class Transport extends ServerErrors {
       const finish = (err: unknown, value?: T) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        deadline.end();
         opts.signal?.removeEventListener('abort', onAbort);
         if (err) reject(err);
         else resolve(value as T);
@@ -288,7 +288,7 @@ export class Transport extends ServerErrors {
       };
       // Cancelled before it began: nothing was handed to undici, so there is nothing to watch.
       if (opts.signal?.aborted) return reject(this.cancelledBy(opts.signal, spec));
-      const timer = setTimeout(() => giveUp(this.deadlineError(spec, timeout)), timeout);
+      const deadline = this.deadlines.add(timeout, () => giveUp(this.deadlineError(spec, timeout)));
       const onAbort = () => giveUp(this.cancelledBy(opts.signal as CancelSignal, spec));
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       let running: Promise<T>;
@@ -315,28 +315,31 @@ export class Transport extends ServerErrors {
     });
   }
 
-  /** Reads a reply body up to spec.maxBytes; past it the request is aborted with a clear error. */
+  /**
+   * Reads a reply body up to spec.maxBytes; past it the request is aborted with a clear error. A
+   * body that fails is the abort's reason when it was aborted, else cut short (the headers came,
+   * then the body ended before it was whole).
+   */
   private readBody(res: Dispatcher.ResponseData, spec: RequestSpec, signal: CancelSignal): Promise<Buffer> {
     // An error page is never audio: it gets the small limit whatever the route.
     const ok = res.statusCode >= 200 && res.statusCode < 300;
     const max = ok ? spec.maxBytes ?? JSON_LIMIT_BYTES : JSON_LIMIT_BYTES;
-    if (!ok) spec = { ...spec, what: undefined };
+    const limited = ok ? spec : { ...spec, what: undefined };
     const declared = Number(res.headers['content-length']);
     if (Number.isFinite(declared) && declared > max) {
       res.body.destroy();
-      return Promise.reject(this.tooLarge(spec, max, declared));
+      return Promise.reject(this.tooLarge(limited, max, declared));
     }
+    const failed = (err: unknown) => Promise.reject(this.bodyError(err, spec, signal));
     // A declared length within the limit is all undici will read: its own reader is the fastest.
-    if (Number.isFinite(declared)) {
-      return res.body.arrayBuffer().then(
-        (data) => Buffer.from(data),
-        (err: unknown) => Promise.reject(signal.aborted && signal.reason instanceof AllTalkError ? signal.reason : err),
-      );
-    }
-    return readLimited(res.body as Readable, max).then(
-      (data) => data ?? Promise.reject(this.tooLarge(spec, max)),
-      (err: unknown) => Promise.reject(signal.aborted && signal.reason instanceof AllTalkError ? signal.reason : err),
-    );
+    if (Number.isFinite(declared)) return res.body.arrayBuffer().then((data) => Buffer.from(data), failed);
+    return readLimited(res.body as Readable, max).then((data) => data ?? Promise.reject(this.tooLarge(limited, max)), failed);
+  }
+
+  /** Why reading a body failed: the abort's reason (one of ours), our own error, or the body cut short. */
+  private bodyError(err: unknown, spec: RequestSpec, signal: CancelSignal): unknown {
+    const e = signal.aborted && signal.reason instanceof AllTalkError ? signal.reason : err;
+    return e instanceof AllTalkError || signal.aborted || this.closed ? e : this.cutShort(e, spec);
   }
 
 

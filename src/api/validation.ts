@@ -14,6 +14,7 @@ import {
   OPENAI_SPEED,
   OPENAI_VOICES,
   PLACEHOLDER_VOICES,
+  TTS_GENERATE_FIELDS,
   TTS_GENERATE_RULES,
   type TtsGenerateField,
 } from './rules';
@@ -55,8 +56,9 @@ export function validateText(value: unknown, maxCharacters = DEFAULT_MAX_CHARACT
     throw validationError(field, value, 'non-empty text',
       'The text to speak is empty (or only white space). Nothing was sent to AllTalk.');
   }
-  // The server counts characters as Python does: code points, not UTF-16 units.
-  const length = codePoints(text);
+  // The server counts characters as Python does: code points, not UTF-16 units (never more of
+  // them than units, so a text no longer than the limit in units needs no counting).
+  const length = text.length > maxCharacters ? codePoints(text) : text.length;
   if (length > maxCharacters) {
     throw validationError(field, `${length} characters`, `at most ${maxCharacters} characters`,
       `The text is ${length} characters long; AllTalk accepts at most ${maxCharacters}. ` +
@@ -66,10 +68,12 @@ export function validateText(value: unknown, maxCharacters = DEFAULT_MAX_CHARACT
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/** Any half of a surrogate pair, paired or not: a text without one (the usual case) is left as it is. */
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 /** The text with every half of a surrogate pair replaced by U+FFFD. */
 export function wellFormed(text: string): string {
-  return text.replace(LONE_SURROGATE, '\uFFFD');
+  return SURROGATE.test(text) ? text.replace(LONE_SURROGATE, '\uFFFD') : text;
 }
 
 /** Length in Unicode code points (what Python's len() gives). */
@@ -142,6 +146,9 @@ function knownList(list: readonly string[] | undefined): string[] | undefined {
   return real.length ? real : undefined;
 }
 
+const VOICE_FIELDS = ['character_voice_gen', 'narrator_voice_gen'] as const;
+const RVC_VOICE_FIELDS = ['rvccharacter_voice_gen', 'rvcnarrator_voice_gen'] as const;
+
 /**
  * Checks a /api/tts-generate request and returns its form fields. Unset fields (undefined,
  * null, blank) are left out so the server uses its defaults.
@@ -153,7 +160,7 @@ export function validateTtsGenerate(params: Record<string, unknown>, ctx: Valida
       throw new AllTalkError('validation', `${key} is not a field of /api/tts-generate. Nothing was sent to AllTalk.`, { field: key });
     }
   }
-  for (const field of Object.keys(TTS_GENERATE_RULES) as TtsGenerateField[]) {
+  for (const field of TTS_GENERATE_FIELDS) {
     const value = params[field];
     if (isUnset(value)) continue;
     const rule: FieldRule = TTS_GENERATE_RULES[field];
@@ -171,16 +178,25 @@ export function validateTtsGenerate(params: Record<string, unknown>, ctx: Valida
     }
     form[field] = v;
   }
-  const voices = knownList(ctx.voices);
-  for (const field of ['character_voice_gen', 'narrator_voice_gen'] as const) {
+  // The server's lists are looked at only for a form that names a voice.
+  if (form.character_voice_gen !== undefined || form.narrator_voice_gen !== undefined) checkVoices(form, knownList(ctx.voices));
+  if (form.rvccharacter_voice_gen !== undefined || form.rvcnarrator_voice_gen !== undefined) checkRvcVoices(form, ctx.rvcVoices);
+  return form;
+}
+
+function checkVoices(form: FormFields, voices: string[] | undefined): void {
+  for (const field of VOICE_FIELDS) {
     if (form[field] !== undefined && voices && !voices.includes(form[field])) {
       throw validationError(field, form[field], `a voice the server has (${listPreview(voices)})`,
         `${field} "${form[field]}" is not one of the server's voices (${listPreview(voices)}). ` +
           'Refresh the voice list if it was added recently. Nothing was sent to AllTalk.');
     }
   }
-  const rvc = ctx.rvcVoices && ctx.rvcVoices.length ? ctx.rvcVoices : undefined;
-  for (const field of ['rvccharacter_voice_gen', 'rvcnarrator_voice_gen'] as const) {
+}
+
+function checkRvcVoices(form: FormFields, rvcVoices: readonly string[] | undefined): void {
+  const rvc = rvcVoices && rvcVoices.length ? rvcVoices : undefined;
+  for (const field of RVC_VOICE_FIELDS) {
     const v = form[field];
     if (v !== undefined && !isRvcDisabled(v) && rvc && !rvc.includes(v)) {
       throw validationError(field, v, `Disabled or an RVC voice the server has (${listPreview(rvc)})`,
@@ -189,7 +205,6 @@ export function validateTtsGenerate(params: Record<string, unknown>, ctx: Valida
           : undefined);
     }
   }
-  return form;
 }
 
 /** The server turns RVC off for "Disabled" or "Disable" in any case. */

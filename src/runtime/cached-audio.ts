@@ -83,15 +83,26 @@ export function cacheOverride(alltalk: unknown): boolean | undefined {
     { field: 'cache', value, allowed: 'true or false' });
 }
 
-/** The message's cache plan, or undefined when it neither looks in the cache nor keeps anything. */
-export async function planCache(req: CacheRequest): Promise<CachePlan | undefined> {
+/**
+ * Whether a message looks in the cache (true), only keeps its audio there (false: Node-RED serves
+ * it), or neither (undefined: planCache resolves no plan, and a caller that knows need not await it).
+ * Throws for a msg.alltalk.cache that is neither true nor false.
+ */
+export function cacheUse(req: Omit<CacheRequest, 'sound'>): boolean | undefined {
   const override = cacheOverride(req.alltalk);
   const audio = req.audio;
   if (!audio) return undefined;
   // Before the server's model is known, nothing is looked up: an entry is only ever for one model.
   const known = req.connection.cache.settings !== undefined;
   const lookup = (override ?? req.enabled) && !req.bypass && audio.cache.enabled && known;
-  if (!lookup && !req.serve) return undefined;
+  return lookup || req.serve ? lookup : undefined;
+}
+
+/** The message's cache plan, or undefined when it neither looks in the cache nor keeps anything. */
+export async function planCache(req: CacheRequest): Promise<CachePlan | undefined> {
+  const lookup = cacheUse(req);
+  const audio = req.audio;
+  if (lookup === undefined || !audio) return undefined;
   const parts = partsNow(req.connection, { v: 1, node: req.node, origin: req.connection.origin, sound: req.sound });
   const id = await audio.cache.idFor(parts);
   // Served by URL needs the folder: refused before anything is sent when it cannot be used.

@@ -128,7 +128,8 @@ export function readMessage<T>(read: () => T): T {
  * then work on the copy, so that a fault in a check is never mistaken for an unreadable message.
  */
 export function messageView(msg: unknown, keys: readonly string[]): Record<string, unknown> {
-  return readMessage(() => {
+  // As readMessage(), without a closure per message.
+  try {
     const m = msg as Record<string, unknown>;
     const view: Record<string, unknown> = {};
     for (const key of keys) {
@@ -142,7 +143,9 @@ export function messageView(msg: unknown, keys: readonly string[]): Record<strin
       }
     }
     return view;
-  });
+  } catch (err) {
+    throw unreadable(err);
+  }
 }
 
 /** A failure while reading a message, as our validation error. */
@@ -169,7 +172,11 @@ function canAssign(obj: object, key: string): boolean {
 export function checkWritable(msg: object, keys: readonly string[], nodeType: string): void {
   let bad: string | undefined;
   try {
-    bad = keys.find((k) => !canAssign(msg, k));
+    for (const k of keys) {
+      if (canAssign(msg, k)) continue;
+      bad = k;
+      break;
+    }
   } catch (err) {
     throw new AllTalkError('validation', `The message cannot be inspected (${safeText(err)}). Nothing was sent to AllTalk.`);
   }
@@ -182,9 +189,9 @@ export function checkWritable(msg: object, keys: readonly string[], nodeType: st
 
 /** Writes the output properties; a setter that throws becomes a clear error. */
 export function writeOutput(msg: object, props: Record<string, unknown>): void {
-  for (const [key, value] of Object.entries(props)) {
+  for (const key of Object.keys(props)) {
     try {
-      (msg as Record<string, unknown>)[key] = value;
+      (msg as Record<string, unknown>)[key] = props[key];
     } catch (err) {
       throw new AllTalkError('validation', `The output could not be written to msg.${key}: ${safeText(err)}.`, { field: key });
     }

@@ -155,7 +155,8 @@ export class NodeBadge {
 
   done(ms: number, detail?: string): void {
     if (this.busy) return this.showActivity();
-    this.set({ fill: 'green', shape: 'dot', text: `done ${formatSeconds(ms)}${detail ? ` ${detail}` : ''}` });
+    // Worded when it is sent: in a burst, most are replaced before they show.
+    this.set(() => ({ fill: 'green', shape: 'dot', text: `done ${formatSeconds(ms)}${detail ? ` ${detail}` : ''}` }));
   }
 
   /** New words for the running work ("streaming 3.4 s"); shown within the badge interval. */

@@ -8,9 +8,9 @@ import { readMessage, unreadable } from './input-handler';
  * Promise or thenable found in a message is a value to refuse, never something to wait for.
  */
 export function readInput(RED: NodeAPI, node: Node, property: string, propertyType: string, msg: NodeMessageInFlow): Promise<{ value: unknown }> {
-  if (propertyType === 'msg' || !propertyType) {
+  if (isMessageInput(propertyType)) {
     return new Promise<{ value: unknown }>((resolve) => {
-      resolve({ value: readMessage(() => RED.util.getMessageProperty(msg, property || 'payload') as unknown) });
+      resolve({ value: readMessageInput(RED, property, msg) });
     });
   }
   return new Promise<{ value: unknown }>((resolve, reject) => {
@@ -20,6 +20,16 @@ export function readInput(RED: NodeAPI, node: Node, property: string, propertyTy
       reject(unreadable(err));
     }
   });
+}
+
+/** Whether the input property is one of the message's: readMessageInput() reads it at once, with nothing to await. */
+export function isMessageInput(propertyType: string): boolean {
+  return propertyType === 'msg' || !propertyType;
+}
+
+/** The message's input property (default payload), read now; what reading it throws becomes a validation error. */
+export function readMessageInput(RED: NodeAPI, property: string, msg: NodeMessageInFlow): unknown {
+  return readMessage(() => RED.util.getMessageProperty(msg, property || 'payload') as unknown);
 }
 
 /** A whole number of at least 1 from a dialog field, else `fallback`. */

@@ -14,19 +14,28 @@ function blank(v: unknown): boolean {
   return v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
 }
 
+function mode<T extends string>(v: unknown): T {
+  return (typeof v === 'string' ? v.trim().toLowerCase() : '') as T;
+}
+
+/** "buffer, url or file": the modes in words, for an error. */
+function listOf(modes: readonly string[]): string {
+  return `${modes.slice(0, -1).join(', ')} or ${modes[modes.length - 1]}`;
+}
+
 /** The output mode for one message; refused (nothing sent) when the message asks for what it may not. */
 export function chooseOutput<T extends string>(dialog: unknown, fromMsg: unknown, modes: readonly T[], fallback: T): T {
-  const list = `${modes.slice(0, -1).join(', ')} or ${modes[modes.length - 1]}`;
-  const mode = (v: unknown) => (typeof v === 'string' ? v.trim().toLowerCase() : '') as T;
-  const own = blank(dialog) ? '' : mode(dialog);
+  const own = blank(dialog) ? '' : mode<T>(dialog);
   if (own && own !== OUTPUT_FROM_MSG) {
     if (modes.includes(own)) return own;
+    const list = listOf(modes);
     throw new AllTalkError('validation', `The node's output is ${describeValue(dialog)}: it must be ${list}. Nothing was sent to AllTalk.`,
       { field: 'output', value: dialog, allowed: list });
   }
   if (blank(fromMsg)) return fallback;
-  const asked = mode(fromMsg);
+  const asked = mode<T>(fromMsg);
   if (!modes.includes(asked)) {
+    const list = listOf(modes);
     throw new AllTalkError('validation', `msg.alltalk.output is ${describeValue(fromMsg)}: it must be ${list}. Nothing was sent to AllTalk.`,
       { field: 'output', value: fromMsg, allowed: list });
   }

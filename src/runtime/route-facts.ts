@@ -10,6 +10,14 @@ export interface RouteFacts {
 
 /** msg.alltalk.server ({id, name, url}), .rerouted, and .reroutedBecause when it was rerouted. */
 export function routeOf(r: RouteFacts | undefined): Record<string, unknown> {
-  if (!r) return {};
-  return { server: { ...r.server }, rerouted: r.rerouted, ...(r.rerouted && r.because ? { reroutedBecause: r.because } : {}) };
+  return addRoute({}, r);
+}
+
+/** Writes routeOf(r)'s properties onto `target` (no object in between); returns `target`. */
+export function addRoute(target: Record<string, unknown>, r: RouteFacts | undefined): Record<string, unknown> {
+  if (!r) return target;
+  target.server = { ...r.server };
+  target.rerouted = r.rerouted;
+  if (r.rerouted && r.because) target.reroutedBecause = r.because;
+  return target;
 }

@@ -65,25 +65,34 @@ export class ServerConnection extends ServerMonitor {
     const unlinkCaller = job.follow(opts.signal);
     const unlinkConnection = job.follow(this.lifetime);
     const entry = { kind: opts.kind ?? 'generation', cancel: job };
+    // Once the job ended, after its outcome was told (one .then, not .then and .finally).
+    const ended = () => {
+      this.inFlight.delete(entry);
+      unlinkCaller();
+      unlinkConnection();
+    };
     return this.queue
       .run(() => {
         this.inFlight.add(entry);
         return work(job);
       }, { signal: job, onPosition: opts.onPosition, exclusive: entry.kind === 'model', priority: opts.priority, first: opts.first })
       .then((value) => {
-        this.answered();
-        this.emit('outcome');
+        try {
+          this.answered();
+          this.emit('outcome');
+        } finally {
+          ended();
+        }
         return value;
       }, (err: unknown) => {
-        // A generation that finds the server gone tells every node at once, not at the next health check.
-        if (isAllTalkError(err) && err.kind === 'offline' && !this.closed) void this.checkNow().catch(() => undefined);
-        if (!this.closed) this.emit('outcome', err);
+        try {
+          // A generation that finds the server gone tells every node at once, not at the next health check.
+          if (isAllTalkError(err) && err.kind === 'offline' && !this.closed) void this.checkNow().catch(() => undefined);
+          if (!this.closed) this.emit('outcome', err);
+        } finally {
+          ended();
+        }
         throw err;
-      })
-      .finally(() => {
-        this.inFlight.delete(entry);
-        unlinkCaller();
-        unlinkConnection();
       });
   }
 

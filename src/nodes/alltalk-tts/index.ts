@@ -15,11 +15,11 @@ import { nodeLabel, queueTurn, readQueueOptions } from '../../runtime/queue-opti
 import type { ServerConnection } from '../../runtime/server-connection';
 import { splitText } from '../../runtime/text-splitter';
 import { WavPartsBuffer, WavPartsFile } from '../../runtime/wav-parts';
-import { readInput, wholeNumber } from '../../runtime/node-properties';
+import { isMessageInput, readInput, readMessageInput, wholeNumber } from '../../runtime/node-properties';
 import { closeWorker, filePolicy, requireConnection, serverAudio, serverConnection, serverGroup } from '../../runtime/worker-node';
 import { type OutputMode, resolveRequest, type TtsDialog } from './tts-options';
 import { defaultName, type OutputFacts, outputOf, type Part, soundOf, summarize, summaryFrom } from './tts-result';
-import { answerOrLead, type CachePlan, keepAudio, NO_CACHE, planCache } from '../../runtime/cached-audio';
+import { answerOrLead, cacheUse, type CachePlan, keepAudio, NO_CACHE, planCache } from '../../runtime/cached-audio';
 import { runRouted, type ServerGroup } from '../../runtime/server-group';
 import { formOn } from '../../runtime/stand-in';
 
@@ -44,6 +44,7 @@ const DEFAULT_MAX_TOTAL_CHARACTERS = 20_000;
 
 /** The properties alltalk-tts writes on the message (and msg.filename in file mode). */
 const OUTPUT_KEYS = ['payload', 'url', 'urls', 'cacheUrl', 'filePath', 'contentType', 'alltalk'];
+const FILE_OUTPUT_KEYS = [...OUTPUT_KEYS, 'filename'];
 /** The properties alltalk-tts reads from the message besides its text. */
 const MESSAGE_KEYS = ['alltalk', 'voice', 'language', 'speed', 'filename'];
 
@@ -62,6 +63,8 @@ export = function register(RED: NodeAPI): void {
     const split = def.splitLongText === true || (def.splitLongText as unknown) === 'true';
     const dialog: TtsDialog = { ...def };
     const files = filePolicy(RED, def);
+    const label = nodeLabel(node);
+    const messageInput = isMessageInput(def.propertyType);
 
     handleInput(node, async (msg, send) => {
       const received = Date.now();
@@ -69,20 +72,22 @@ export = function register(RED: NodeAPI): void {
       const servers = group as ServerGroup;
 
       // 1. Resolve and check everything before anything is sent.
-      const raw = (await readInput(RED, node, def.property, def.propertyType, msg)).value;
+      // A message property is read at once; nothing is awaited on the way to the queue unless needed.
+      const raw = messageInput ? readMessageInput(RED, def.property, msg) : (await readInput(RED, node, def.property, def.propertyType, msg)).value;
       const view = messageView(msg, MESSAGE_KEYS);
       const { forms, output, filePath } = prepare(connection, dialog, view, raw, { maxCharacters, maxTotal, split, serving: audio?.serving === true });
       const queue = readQueueOptions(msg);
-      checkWritable(msg, output === 'file' ? [...OUTPUT_KEYS, 'filename'] : OUTPUT_KEYS, 'alltalk-tts');
+      checkWritable(msg, output === 'file' ? FILE_OUTPUT_KEYS : OUTPUT_KEYS, 'alltalk-tts');
       const target = output === 'file' ? await prepareTarget(filePath as string, files) : undefined;
 
       // 2. The cache: a hit answers without calling AllTalk.
       const serve = output === 'url' && audio?.serving === true;
-      const plan = await planCache({
-        audio, connection, node: 'alltalk-tts', sound: soundOf(forms), enabled: useCache, alltalk: view.alltalk, serve,
+      const cache = {
+        audio, connection, node: 'alltalk-tts', enabled: useCache, alltalk: view.alltalk, serve,
         // Playing on the AllTalk machine needs AllTalk; AllTalk's own URL needs its file.
         bypass: forms[0].autoplay === 'true' || (output === 'url' && !serve),
-      });
+      };
+      const plan = cacheUse(cache) === undefined ? undefined : await planCache({ ...cache, sound: soundOf(forms) });
       // Identical messages at the same moment share one generation (an interrupter never waits).
       const { hit, release } = plan?.lookup
         ? await answerOrLead(plan, (known) => answerFromCache(plan, forms, output, target, known), queue.interrupt)
@@ -91,7 +96,7 @@ export = function register(RED: NodeAPI): void {
       try {
         // An interrupt clears the server's queue now (also when the answer comes from the cache), and
         // nothing is awaited between it and this message's place in the queue.
-        const turn = queueTurn(servers, queue, nodeLabel(node));
+        const turn = queueTurn(servers, queue, label);
         facts = hit ?? await generateAndKeep(turn);
       } finally {
         release();
@@ -105,20 +110,23 @@ export = function register(RED: NodeAPI): void {
       async function generateAndKeep(turn: ReturnType<typeof queueTurn>): Promise<OutputFacts> {
         const job = badge.job();
         try {
+          // When the last try started, and what it sent (tries run one after the other).
           let startedAt = 0;
+          let sent = forms;
           const timing = { generationMs: 0, downloadMs: 0 };
           // Served by Node-RED: the audio is fetched to be kept, and the URL given is Node-RED's.
           const fetchAs: OutputMode = serve ? 'buffer' : output;
           // On its own server, or on a fallback (what that engine cannot use is left out there).
-          const routed = await runRouted(servers, async (attempt, signal) => {
+          const routed = await runRouted(servers, (attempt, signal) => {
             startedAt = Date.now();
-            const sent = attempt.rerouted ? forms.map((f) => formOn(attempt.member, f)) : forms;
-            return { sent, result: await generate(attempt.member.connection, sent, fetchAs, target, signal, timing) };
-          }, { signal: lifetime, onPosition: (p) => job.onPosition(p), ...turn });
-          const { sent, result } = routed.value;
+            sent = attempt.rerouted ? forms.map((f) => formOn(attempt.member, f)) : forms;
+            return generate(attempt.member.connection, sent, fetchAs, target, signal, timing);
+          }, { signal: lifetime, onPosition: job.onPosition, priority: turn.priority, first: turn.first });
+          const result = routed.value;
           const summary = summarize(result.parts);
           const made: OutputFacts = { forms: sent, output, summary, audio: result.audio, written: result.written, bytes: result.bytes,
-            timing: { queuedMs: startedAt - received, ...timing }, cached: plan?.lookup ? false : undefined, route: routed };
+            timing: { queuedMs: startedAt - received, generationMs: timing.generationMs, downloadMs: timing.downloadMs },
+            cached: plan?.lookup ? false : undefined, route: routed };
           if (plan && (result.audio || result.written)) {
             const kept = result.audio ?? { file: result.written as string };
             // Kept under the engine and model that made it (a stand-in's audio never answers for the own server's).
@@ -196,21 +204,26 @@ async function generate(
   timing: { generationMs: number; downloadMs: number },
 ): Promise<Generated> {
   const client = connection.client;
+  const call = { signal };
   const parts: Part[] = [];
   let joined: WavPartsBuffer | WavPartsFile | undefined;
   let single: Buffer | undefined;
   try {
     for (const form of forms) {
       const t0 = Date.now();
-      const result = await client.ttsGenerateForm(form, { signal });
+      const result = await client.ttsGenerateForm(form, call);
       timing.generationMs += Date.now() - t0;
-      const part: Part = { form, result, contentType: contentTypeFor(result.output_file_url, 'audio/wav') };
-      parts.push(part);
-      if (output === 'url') continue;
+      if (output === 'url') {
+        // Not downloaded: the type the file's name says.
+        parts.push({ form, result, contentType: contentTypeFor(result.output_file_url, 'audio/wav') });
+        continue;
+      }
       const t1 = Date.now();
-      const audio = await client.fetchAudio(result.output_file_url, { signal });
+      const audio = await client.fetchAudio(result.output_file_url, call);
       timing.downloadMs += Date.now() - t1;
-      part.contentType = audio.contentType;
+      // Downloaded: the type its bytes are.
+      const part: Part = { form, result, contentType: audio.contentType };
+      parts.push(part);
       if (forms.length === 1) {
         single = audio.data;
         break;

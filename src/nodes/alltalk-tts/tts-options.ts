@@ -38,30 +38,47 @@ export interface ResolvedRequest {
   filePath?: string;
 }
 
+/** What a message without msg.alltalk (or with one that is not an object) reads its fields from. */
+const NO_ALLTALK: Record<string, unknown> = Object.freeze({});
+
 function msgAlltalk(msg: Record<string, unknown>): Record<string, unknown> {
   const a = msg.alltalk;
-  return a && typeof a === 'object' && !Array.isArray(a) ? (a as Record<string, unknown>) : {};
+  return a && typeof a === 'object' && !Array.isArray(a) ? (a as Record<string, unknown>) : NO_ALLTALK;
 }
+
+/** One request field, and the words for where its value came from (made once, not per message). */
+interface FieldSources {
+  field: TtsGenerateField;
+  fromAlltalk: string;
+  short: string | undefined;
+  fromShort: string;
+}
+
+const FIELD_SOURCES: readonly FieldSources[] = TTS_GENERATE_FIELDS.map((field) => ({
+  field,
+  fromAlltalk: `msg.alltalk.${field}`,
+  short: SHORT_FORMS[field],
+  fromShort: `msg.${SHORT_FORMS[field]}`,
+}));
 
 export function resolveRequest(dialog: TtsDialog, msg: Record<string, unknown>): ResolvedRequest {
   const fromMsg = msgAlltalk(msg);
   const params: Record<string, unknown> = {};
   const sources: Record<string, string> = {};
-  for (const field of TTS_GENERATE_FIELDS) {
-    let value = dialog[field];
+  for (const f of FIELD_SOURCES) {
+    let value = dialog[f.field];
     let source = 'dialog';
     if (isBlank(value)) {
-      value = fromMsg[field];
-      source = `msg.alltalk.${field}`;
+      value = fromMsg[f.field];
+      source = f.fromAlltalk;
     }
     if (isBlank(value)) {
-      const short = SHORT_FORMS[field];
-      value = short ? msg[short] : undefined;
-      source = `msg.${short}`;
+      value = f.short ? msg[f.short] : undefined;
+      source = f.fromShort;
     }
     if (!isBlank(value)) {
-      params[field] = value;
-      sources[field] = source;
+      params[f.field] = value;
+      sources[f.field] = source;
     }
   }
 

@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import type { TtsGenerateResult } from '../../api/types';
 import type { FormFields } from '../../api/validation';
-import { routeOf, type RouteFacts } from '../../runtime/route-facts';
+import { addRoute, type RouteFacts } from '../../runtime/route-facts';
 import type { OutputMode } from './tts-options';
 
 /** One generated part, as the server answered. */
@@ -63,6 +63,15 @@ export interface OutputFacts {
 export function outputOf(f: OutputFacts): Record<string, unknown> {
   const { summary } = f;
   const url = f.servedUrl ?? summary.urls[0];
+  const alltalk: Record<string, unknown> = {
+    request: f.forms.length === 1 ? f.forms[0] : f.forms,
+    response: summary.responses.length === 1 ? summary.responses[0] : summary.responses,
+    timing: f.timing,
+    bytes: f.bytes,
+    parts: f.forms.length,
+  };
+  if (f.cached !== undefined) alltalk.cached = f.cached;
+  addRoute(alltalk, f.route);
   const out: Record<string, unknown> = {
     url,
     urls: f.servedUrl ? [f.servedUrl] : summary.urls,
@@ -70,15 +79,7 @@ export function outputOf(f: OutputFacts): Record<string, unknown> {
     filePath: summary.filePath,
     contentType: summary.contentType,
     payload: f.output === 'buffer' ? f.audio : f.output === 'url' ? url : f.written,
-    alltalk: {
-      request: f.forms.length === 1 ? f.forms[0] : f.forms,
-      response: summary.responses.length === 1 ? summary.responses[0] : summary.responses,
-      timing: f.timing,
-      bytes: f.bytes,
-      parts: f.forms.length,
-      ...(f.cached === undefined ? {} : { cached: f.cached }),
-      ...routeOf(f.route),
-    },
+    alltalk,
   };
   if (f.written) out.filename = f.written;
   return out;
