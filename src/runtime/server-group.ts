@@ -9,7 +9,7 @@
  * message; a 4xx, AllTalk's refusal or our own validation is not, and nothing is once audio went
  * out. Fallbacks of fallbacks are not followed, so cycles are harmless. No Node-RED imports.
  */
-import { type AllTalkError, isAllTalkError } from '../api/errors';
+import { AllTalkError, isAllTalkError } from '../api/errors';
 import type { CancelSignal } from '../api/cancellation';
 import type { GenerationJobOptions } from './server-connection';
 import type { ServerMember, ServerRef } from './server-member';
@@ -63,33 +63,69 @@ export function retryable(err: unknown): boolean {
   return err.kind === 'offline' || err.kind === 'timeout' || err.kind === 'busy' || (err.kind === 'http' && (err.status ?? 0) >= 500);
 }
 
+type Work<T> = (attempt: Attempt, signal: CancelSignal) => Promise<T>;
+
 /** Runs `work` for one message on the server routing picks, and on the next one after a failure worth it. */
-export async function runRouted<T>(group: ServerGroup, work: (attempt: Attempt, signal: CancelSignal) => Promise<T>, opts: RouteOptions = {}): Promise<Routed<T>> {
-  const members = group.members();
+export function runRouted<T>(group: ServerGroup, work: Work<T>, opts: RouteOptions = {}): Promise<Routed<T>> {
   const own = group.own;
-  // One server: no routing at all.
-  if (members.length === 1) {
-    const attempt = { member: own, rerouted: false, delivered: () => undefined };
-    const value = await own.connection.runGeneration((signal) => work(attempt, signal), opts);
-    return { value, server: own.ref, member: own, rerouted: false };
-  }
+  // One server (no fallbacks, or none of them deployed): no routing at all.
+  if (own.settings.fallbacks.length === 0) return runAlone(own, work, opts);
+  const members = group.members();
+  return members.length === 1 ? runAlone(own, work, opts) : runAmong(members, own, work, opts);
+}
+
+const NOTHING = (): void => undefined;
+
+/** The one-server path: straight into its queue, one promise on top of the job's. */
+function runAlone<T>(own: ServerMember, work: Work<T>, opts: RouteOptions): Promise<Routed<T>> {
+  const attempt: Attempt = { member: own, rerouted: false, delivered: NOTHING };
+  return own.connection.runGeneration((signal) => work(attempt, signal), opts)
+    .then((value) => ({ value, server: own.ref, member: own, rerouted: false }));
+}
+
+async function runAmong<T>(members: ServerMember[], own: ServerMember, work: Work<T>, opts: RouteOptions): Promise<Routed<T>> {
   const tried = new Set<ServerMember>();
   let { member, because } = first(members, own, opts.capable, own.settings.share);
   for (;;) {
     tried.add(member);
     let delivered = false;
     const attempt: Attempt = { member, rerouted: member !== own, delivered: () => void (delivered = true) };
+    const here = member;
     try {
-      const value = await member.connection.runGeneration((signal) => work(attempt, signal), opts);
+      const value = await here.connection.runGeneration((signal) => {
+        // Its turn came on a server found down while it waited (another message failed there): it
+        // moves to a server that is up without a try here, as a proxy redispatches its queue.
+        // (Rejected, not thrown: the queue then starts the next one after this one has moved, keeping their order.)
+        if (!here.up && alternative(members, tried, opts.capable)) return Promise.reject(wentDown(here));
+        // A server that fails so is down at once, before the next message in its queue starts.
+        return work(attempt, signal).catch((err: unknown) => {
+          if (retryable(err) && !delivered && !signal.aborted) here.health.failed((err as AllTalkError).message);
+          throw err;
+        });
+      }, opts);
       return { value, server: member.ref, member, rerouted: member !== own, because: member !== own ? because : undefined };
     } catch (err) {
       if (delivered || !retryable(err) || opts.signal?.aborted) throw err;
-      const next = members.find((m) => !tried.has(m) && m.up && (opts.capable?.(m) ?? true));
+      const next = alternative(members, tried, opts.capable);
       if (!next) throw err;
-      because = `${member.ref.name} failed: ${(err as AllTalkError).message}`;
+      because = moved.has(err as AllTalkError) ? (err as AllTalkError).message : `${member.ref.name} failed: ${(err as AllTalkError).message}`;
       member = next;
     }
   }
+}
+
+/** The next server to try: up, able, and not tried yet for this message. */
+function alternative(members: ServerMember[], tried: Set<ServerMember>, capable: RouteOptions['capable']): ServerMember | undefined {
+  return members.find((m) => !tried.has(m) && m.up && (capable?.(m) ?? true));
+}
+
+/** The errors of messages moved off a server that went down while they waited (their reason is the whole story). */
+const moved = new WeakSet<AllTalkError>();
+
+function wentDown(member: ServerMember): AllTalkError {
+  const err = new AllTalkError('offline', `${member.ref.name} went down while this message waited in its queue (${member.health.reason ?? 'not answering'})`);
+  moved.add(err);
+  return err;
 }
 
 /** The server a message goes to first, and why when it is not its own. */

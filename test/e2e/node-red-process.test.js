@@ -130,7 +130,7 @@ describe('in a real Node-RED process (e2e)', function () {
     // The editor asks in the browser's language, e.g. de-DE: the de catalogue answers.
     const all = await (await fetch(`${base}/nodes/messages?lng=de-DE`, { headers: auth(admin) })).json();
     assert.equal(all['node-red-contrib-alltalk/alltalk-config']['alltalk-config'].badge.queued, 'In Warteschlange (__n__)');
-    assert.equal(all['node-red-contrib-alltalk/alltalk-status']['alltalk-status'].label.onlyChanges, 'Nur melden, wenn sich etwas geändert hat');
+    assert.equal(all['node-red-contrib-alltalk/alltalk-status']['alltalk-status'].label.onlyChanges, 'nur Änderungen melden');
     const en = await (await fetch(`${base}/nodes/messages?lng=en-US`, { headers: auth(admin) })).json();
     assert.equal(en['node-red-contrib-alltalk/alltalk-config']['alltalk-config'].badge.queued, 'queued (__n__)');
     const html = async (lang) => (await fetch(`${base}/nodes`, { headers: { ...auth(admin), accept: 'text/html', 'accept-language': lang } })).text();

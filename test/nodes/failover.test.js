@@ -115,6 +115,25 @@ describe('failover between AllTalk servers (alltalk-tts, alltalk-control, alltal
       t.ok(id);
     });
 
+    it('killed with messages waiting in its queue: once it is known down, they move to the fallback without a try on it', async function () {
+      const [a, b] = await servers('xtts', 'xtts');
+      await deploy(pair(a, b), ['cfgA', 'cfgB'], [a, b]);
+      const t = track(['speak']);
+      const release = a.holdEngine();
+      const ids = ['One.', 'Two.', 'Three.', 'Four.'].map((payload) => t.send('speak', { payload }));
+      await waitFor(() => a.generations.length === 1, 'the first generating on alpha');
+      await a.goAway();
+      release();
+      await t.settled(ids);
+      const outs = ids.map((id) => t.ok(id));
+      assert.deepEqual(outs.map((o) => o.alltalk.server.name), ['beta', 'beta', 'beta', 'beta']);
+      assert.match(outs[0].alltalk.reroutedBecause, /^alpha failed: /, 'the one that was running failed there');
+      for (const o of outs.slice(1)) {
+        assert.match(o.alltalk.reroutedBecause, /^alpha (is down|went down while this message waited)/, `moved, not tried on alpha: ${o.alltalk.reroutedBecause}`);
+      }
+      assert.deepEqual(texts(b), ['One.', 'Two.', 'Three.', 'Four.']);
+    });
+
     it('gone between messages (noticed by a check): the message goes to the fallback at once, saying the primary is down', async function () {
       const [a, b] = await servers('xtts', 'xtts');
       await deploy(pair(a, b), ['cfgA', 'cfgB'], [a, b]);
