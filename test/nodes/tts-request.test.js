@@ -48,6 +48,36 @@ describe('alltalk-tts', function () {
       assert.deepEqual(generations(sim)[0].form, { text_input: '42' });
     });
 
+    it('voice, language and speed from anywhere: msg, env, JSONata; saved without a type they are the dialog\'s', async function () {
+      sim = await startSim();
+      const [a, b] = sim.voices.filter((v) => v.endsWith('.wav'));
+      process.env.ALLTALK_TEST_SPEED = '1.5';
+      await helper.load(nodes, ttsFlow(sim, {
+        character_voice_gen: 'who.voice', character_voice_genType: 'msg',
+        language: '$exists(lang) ? lang : "fr"', languageType: 'jsonata',
+        speed: 'ALLTALK_TEST_SPEED', speedType: 'env',
+      }));
+      await ready(sim);
+      await run(msg({ payload: 'one', who: { voice: a }, lang: 'de' }));
+      // Nothing found for the voice: msg.alltalk fills it, as for a blank dialog field.
+      await run(msg({ payload: 'two', alltalk: { character_voice_gen: b } }));
+      const [f1, f2] = generations(sim).map((r) => r.form);
+      assert.deepEqual([f1.character_voice_gen, f1.language, f1.speed], [a, 'de', '1.5']);
+      assert.deepEqual([f2.character_voice_gen, f2.language, f2.speed], [b, 'fr', '1.5']);
+      // A value from elsewhere is checked as one typed in the dialog: a voice the server lacks is refused, nothing sent.
+      const r3 = await run(msg({ payload: 'three', who: { voice: 'nobody.wav' } }));
+      assert.match(r3.error.message, /nobody\.wav/);
+      assert.equal(generations(sim).length, 2);
+      delete process.env.ALLTALK_TEST_SPEED;
+      await helper.unload();
+      // A flow saved before these fields had a type: the dialog's own values, as before.
+      await helper.load(nodes, ttsFlow(sim, { character_voice_gen: a, language: 'it', speed: '0.75' }));
+      await ready(sim);
+      await run(msg({ payload: 'four' }));
+      const f4 = generations(sim)[0].form;
+      assert.deepEqual([f4.character_voice_gen, f4.language, f4.speed], [a, 'it', '0.75']);
+    });
+
     it('a dialog value wins; blank fields come from msg.alltalk, then msg.voice/language/speed', async function () {
       sim = await startSim();
       const [a, b, c] = sim.voices.filter((v) => v.endsWith('.wav'));

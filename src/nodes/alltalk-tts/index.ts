@@ -17,6 +17,7 @@ import { splitText } from '../../runtime/text-splitter';
 import { WavPartsBuffer, WavPartsFile } from '../../runtime/wav-parts';
 import { isMessageInput, readInput, readMessageInput, wholeNumber } from '../../runtime/node-properties';
 import { closeWorker, filePolicy, requireConnection, serverAudio, serverConnection, serverGroup } from '../../runtime/worker-node';
+import { fromElsewhere, ownFields, readElsewhere } from '../../runtime/typed-fields';
 import { type OutputMode, resolveRequest, type TtsDialog } from './tts-options';
 import { defaultName, type OutputFacts, outputOf, type Part, soundOf, summarize, summaryFrom } from './tts-result';
 import { answerOrLead, cacheUse, type CachePlan, keepAudio, NO_CACHE, planCache } from '../../runtime/cached-audio';
@@ -24,6 +25,10 @@ import { runRouted, type ServerGroup } from '../../runtime/server-group';
 import { formOn } from '../../runtime/stand-in';
 
 interface TtsDef extends NodeDef, Partial<Record<TtsGenerateField, string>> {
+  /** Where voice, language and speed come from: str/num (the dialog's, also when absent), msg, flow, global, env, jsonata. */
+  character_voice_genType?: string;
+  languageType?: string;
+  speedType?: string;
   server: string;
   property: string;
   propertyType: string;
@@ -61,7 +66,9 @@ export = function register(RED: NodeAPI): void {
     const maxCharacters = wholeNumber(def.maxCharacters, DEFAULT_MAX_CHARACTERS);
     const maxTotal = Math.max(maxCharacters, wholeNumber(def.maxTotalCharacters, DEFAULT_MAX_TOTAL_CHARACTERS));
     const split = def.splitLongText === true || (def.splitLongText as unknown) === 'true';
-    const dialog: TtsDialog = { ...def };
+    // Voice, language and speed may come from the message, context, env or JSONata (read per message).
+    const elsewhere = fromElsewhere(def, ['character_voice_gen', 'language', 'speed']);
+    const dialog: TtsDialog = ownFields({ ...def }, elsewhere);
     const files = filePolicy(RED, def);
     const label = nodeLabel(node);
     const messageInput = isMessageInput(def.propertyType);
@@ -75,7 +82,8 @@ export = function register(RED: NodeAPI): void {
       // A message property is read at once; nothing is awaited on the way to the queue unless needed.
       const raw = messageInput ? readMessageInput(RED, def.property, msg) : (await readInput(RED, node, def.property, def.propertyType, msg)).value;
       const view = messageView(msg, MESSAGE_KEYS);
-      const { forms, output, filePath } = prepare(connection, dialog, view, raw, { maxCharacters, maxTotal, split, serving: audio?.serving === true });
+      const here = elsewhere.length ? { ...dialog, ...(await readElsewhere(RED, node, elsewhere, msg)) } : dialog;
+      const { forms, output, filePath } = prepare(connection, here, view, raw, { maxCharacters, maxTotal, split, serving: audio?.serving === true });
       const queue = readQueueOptions(msg);
       checkWritable(msg, output === 'file' ? FILE_OUTPUT_KEYS : OUTPUT_KEYS, 'alltalk-tts');
       const target = output === 'file' ? await prepareTarget(filePath as string, files) : undefined;
