@@ -113,6 +113,18 @@ for (const locale of ['en-US', 'de-DE']) {
       const problems = await dialogProblems(page);
       await act.screenshot(page, shots, `layout-${locale}-alltalk-config`);
       assert.deepEqual(problems, []);
+      // The TLS row belongs to https only; credentials typed here are kept as credentials, not in the flow.
+      await page.selectOption('#node-config-input-protocol', 'http');
+      await page.dispatchEvent('#node-config-input-protocol', 'change');
+      assert.equal(await page.isVisible('#node-config-input-tls'), false, 'no TLS row for http');
+      await page.fill('#node-config-input-username', 'kitchen');
+      await page.fill('#node-config-input-password', 's3cret');
+      await act.closeTray(page, 'add');
+      const saved = await page.evaluate(() => {
+        const n = RED.nodes.node('layout-gpu');
+        return { username: n.credentials.username, password: n.credentials.password, inFlow: JSON.stringify(RED.nodes.convertNode(n, false)).includes('s3cret') };
+      });
+      assert.deepEqual(saved, { username: 'kitchen', password: 's3cret', inFlow: false });
     });
   });
 }
