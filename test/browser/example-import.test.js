@@ -91,7 +91,7 @@ async function importAll(editor, output, offline = undefined) {
     assert.deepEqual(invalid, [], `${f}: every imported node is valid`);
     await wyomingOnLoopback(page);
     await deploy(page);
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 600));
     assert.deepEqual(logProblems(output(), mark), [], `${f}: nothing in Node-RED's log`);
   }
   // npm start's editor asks the internet for the palette catalogue: without internet, that fails.
