@@ -152,6 +152,39 @@ async function sims(...profiles) {
   return out;
 }
 
+/**
+ * For a describe block: `servers(...profiles)` starts simulators that are stopped after each test
+ * (as is anything handed to `stopLater`), and `pair(a, b, …)` is the usual flow: alpha (cfgA,
+ * falling back on beta), beta (cfgB) and a tts node "speak" on alpha.
+ */
+function useServers() {
+  let started = [];
+  afterEach(async function () {
+    await helper.unload();
+    for (const s of started) await s.stop();
+    started = [];
+  });
+  return {
+    async servers(...profiles) {
+      const list = await sims(...profiles);
+      started.push(...list);
+      return list;
+    },
+    stopLater(s) {
+      started.push(s);
+    },
+    pair(a, b, propsA = {}, propsB = {}, more = []) {
+      return [
+        server('cfgA', 'alpha', a, { fallbacks: ['cfgB'], ...propsA }),
+        server('cfgB', 'beta', b, propsB),
+        ttsNode('speak', 'cfgA'),
+        ...more,
+        ...outputs(),
+      ];
+    },
+  };
+}
+
 module.exports = {
-  helper, nodes, server, ttsNode, streamNode, outputs, member, waitUp, deploy, generationRequests, texts, track, pause, sims, waitFor, PROBE_SECONDS,
+  useServers, helper, nodes, server, ttsNode, streamNode, outputs, member, waitUp, deploy, generationRequests, texts, track, pause, sims, waitFor, PROBE_SECONDS,
 };
